@@ -5,8 +5,8 @@ use thiserror::Error;
 use url::Url;
 
 use crate::{
-    redirect_uri_matches, Client, CodeRecord, GrantId, Params, ParamsError, ResourceError,
-    ResourceId, Resources, Timestamp, UserId,
+    Client, CodeRecord, GrantId, Params, ParamsError, ResourceError, ResourceId, Resources,
+    Timestamp, UserId, redirect_uri_matches,
 };
 
 /// Longest code lifetime this crate issues, in seconds (OAuth 2.1 §4.1.2 recommends 10 minutes).
@@ -92,49 +92,81 @@ impl AuthorizeError {
             UnsupportedResponseType,
         };
         let (code, description) = match self {
-            Self::Params(ParamsError::TooLarge) => (InvalidRequest, "the request parameters are too large"),
-            Self::Params(ParamsError::TooMany) => (InvalidRequest, "the request has too many parameters"),
-            Self::Params(ParamsError::ValueTooLong) => (InvalidRequest, "a parameter value is too long"),
+            Self::Params(ParamsError::TooLarge) => {
+                (InvalidRequest, "the request parameters are too large")
+            }
+            Self::Params(ParamsError::TooMany) => {
+                (InvalidRequest, "the request has too many parameters")
+            }
+            Self::Params(ParamsError::ValueTooLong) => {
+                (InvalidRequest, "a parameter value is too long")
+            }
             Self::MissingClientId => (InvalidRequest, "client_id is missing"),
             Self::RepeatedClientId => (InvalidRequest, "client_id is repeated"),
             Self::UnknownClient => (InvalidClient, "the client is not registered"),
             Self::RepeatedRedirectUri => (InvalidRequest, "redirect_uri is repeated"),
-            Self::MissingRedirectUri => {
-                (InvalidRequest, "redirect_uri is required because the client registered several")
-            }
-            Self::MismatchedRedirectUri => {
-                (InvalidRequest, "redirect_uri does not match a registered redirect URI")
-            }
+            Self::MissingRedirectUri => (
+                InvalidRequest,
+                "redirect_uri is required because the client registered several",
+            ),
+            Self::MismatchedRedirectUri => (
+                InvalidRequest,
+                "redirect_uri does not match a registered redirect URI",
+            ),
             Self::Repeated(_) => (InvalidRequest, "a request parameter is repeated"),
             Self::MissingResponseType => (InvalidRequest, "response_type is missing"),
-            Self::UnsupportedResponseType => (UnsupportedResponseType, "only response_type=code is supported"),
-            Self::MissingCodeChallenge => (InvalidRequest, "code_challenge is required (PKCE with S256)"),
-            Self::Pkce(PkceError::MissingMethod) => {
-                (InvalidRequest, "code_challenge_method is required and must be S256")
-            }
-            Self::Pkce(PkceError::PlainNotSupported) => {
-                (InvalidRequest, "code_challenge_method plain is not supported, use S256")
-            }
-            Self::Pkce(PkceError::UnsupportedMethod) => {
-                (InvalidRequest, "code_challenge_method is not supported, use S256")
-            }
-            Self::Pkce(PkceError::MalformedChallenge) => {
-                (InvalidRequest, "code_challenge must be 43 base64url characters (S256)")
-            }
+            Self::UnsupportedResponseType => (
+                UnsupportedResponseType,
+                "only response_type=code is supported",
+            ),
+            Self::MissingCodeChallenge => (
+                InvalidRequest,
+                "code_challenge is required (PKCE with S256)",
+            ),
+            Self::Pkce(PkceError::MissingMethod) => (
+                InvalidRequest,
+                "code_challenge_method is required and must be S256",
+            ),
+            Self::Pkce(PkceError::PlainNotSupported) => (
+                InvalidRequest,
+                "code_challenge_method plain is not supported, use S256",
+            ),
+            Self::Pkce(PkceError::UnsupportedMethod) => (
+                InvalidRequest,
+                "code_challenge_method is not supported, use S256",
+            ),
+            Self::Pkce(PkceError::MalformedChallenge) => (
+                InvalidRequest,
+                "code_challenge must be 43 base64url characters (S256)",
+            ),
             Self::Pkce(PkceError::VerifierLength | PkceError::VerifierCharset) => {
                 (InvalidRequest, "code_challenge is malformed")
             }
             Self::Pkce(_) => (InvalidRequest, "code_challenge is invalid"),
-            Self::Scope(ScopeError::Malformed) => (InvalidScope, "the requested scope is malformed"),
-            Self::Scope(ScopeError::Unknown) => (InvalidScope, "the requested scope is invalid or unknown"),
-            Self::Scope(_) => (InvalidScope, "the requested scope is invalid"),
-            Self::ScopeNotAllowed => (InvalidScope, "the requested scope is not allowed for this client"),
-            Self::Resource(ResourceError::Several) => (InvalidTarget, "only one resource may be requested"),
-            Self::Resource(ResourceError::NotAbsolute) => (InvalidTarget, "resource must be an absolute URI"),
-            Self::Resource(ResourceError::Fragment) => (InvalidTarget, "resource must not have a fragment"),
-            Self::Resource(ResourceError::Unknown) => {
-                (InvalidTarget, "resource is not served by this authorization server")
+            Self::Scope(ScopeError::Malformed) => {
+                (InvalidScope, "the requested scope is malformed")
             }
+            Self::Scope(ScopeError::Unknown) => {
+                (InvalidScope, "the requested scope is invalid or unknown")
+            }
+            Self::Scope(_) => (InvalidScope, "the requested scope is invalid"),
+            Self::ScopeNotAllowed => (
+                InvalidScope,
+                "the requested scope is not allowed for this client",
+            ),
+            Self::Resource(ResourceError::Several) => {
+                (InvalidTarget, "only one resource may be requested")
+            }
+            Self::Resource(ResourceError::NotAbsolute) => {
+                (InvalidTarget, "resource must be an absolute URI")
+            }
+            Self::Resource(ResourceError::Fragment) => {
+                (InvalidTarget, "resource must not have a fragment")
+            }
+            Self::Resource(ResourceError::Unknown) => (
+                InvalidTarget,
+                "resource is not served by this authorization server",
+            ),
             Self::AccessDenied => (AccessDenied, "the user denied the request"),
         };
         OAuthError::new(code, description)
@@ -168,15 +200,31 @@ pub struct RedirectTarget {
 ///
 /// [`AuthorizeError::RepeatedRedirectUri`], [`AuthorizeError::MissingRedirectUri`]
 /// or [`AuthorizeError::MismatchedRedirectUri`]; each must be shown on the error page.
-pub fn resolve_redirect(client: &Client, params: &Params<'_>) -> Result<RedirectTarget, AuthorizeError> {
-    let requested = params.get("redirect_uri").map_err(|_| AuthorizeError::RepeatedRedirectUri)?;
+pub fn resolve_redirect(
+    client: &Client,
+    params: &Params<'_>,
+) -> Result<RedirectTarget, AuthorizeError> {
+    let requested = params
+        .get("redirect_uri")
+        .map_err(|_| AuthorizeError::RepeatedRedirectUri)?;
     match requested {
-        Some(uri) if client.redirect_uris.iter().any(|registered| redirect_uri_matches(registered, uri)) => {
-            Ok(RedirectTarget { uri: uri.to_owned(), sent: true })
+        Some(uri)
+            if client
+                .redirect_uris
+                .iter()
+                .any(|registered| redirect_uri_matches(registered, uri)) =>
+        {
+            Ok(RedirectTarget {
+                uri: uri.to_owned(),
+                sent: true,
+            })
         }
         Some(_) => Err(AuthorizeError::MismatchedRedirectUri),
         None => match client.redirect_uris.as_slice() {
-            [only] => Ok(RedirectTarget { uri: only.clone(), sent: false }),
+            [only] => Ok(RedirectTarget {
+                uri: only.clone(),
+                sent: false,
+            }),
             _ => Err(AuthorizeError::MissingRedirectUri),
         },
     }
@@ -248,14 +296,28 @@ pub fn validate_authorization(
         return Err(ResourceError::Several.into());
     }
     let resource = policy.resources.resolve(get("resource")?)?;
-    Ok(ValidatedAuthorization { client_id: client.id.clone(), redirect, state, challenge, scope, resource })
+    Ok(ValidatedAuthorization {
+        client_id: client.id.clone(),
+        redirect,
+        state,
+        challenge,
+        scope,
+        resource,
+    })
 }
 
 impl ValidatedAuthorization {
     /// Records the user's approval of `scope` (at most the requested scope) as a code.
     ///
     /// The lifetime is capped at [`MAX_CODE_LIFETIME`].
-    pub fn approve(self, user: UserId, grant: GrantId, scope: ScopeSet, now: Timestamp, lifetime: u64) -> CodeRecord {
+    pub fn approve(
+        self,
+        user: UserId,
+        grant: GrantId,
+        scope: ScopeSet,
+        now: Timestamp,
+        lifetime: u64,
+    ) -> CodeRecord {
         CodeRecord {
             grant,
             client_id: self.client_id,
@@ -316,18 +378,32 @@ mod tests {
             origin: ClientOrigin::Administrator,
             created_at: Timestamp(0),
         };
-        (client, catalog, Resources::new("https://as.example/v1").unwrap())
+        (
+            client,
+            catalog,
+            Resources::new("https://as.example/v1").unwrap(),
+        )
     }
 
     fn validate(query: &str) -> Result<ValidatedAuthorization, AuthorizeError> {
         let (client, catalog, resources) = fixture();
         let params = Params::parse(query.as_bytes()).unwrap();
         let redirect = resolve_redirect(&client, &params)?;
-        validate_authorization(&params, &client, redirect, AuthorizationPolicy { catalog: &catalog, resources: &resources })
+        validate_authorization(
+            &params,
+            &client,
+            redirect,
+            AuthorizationPolicy {
+                catalog: &catalog,
+                resources: &resources,
+            },
+        )
     }
 
     fn base() -> String {
-        format!("response_type=code&client_id=conf&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&code_challenge={CHALLENGE}&code_challenge_method=S256&state=xyz")
+        format!(
+            "response_type=code&client_id=conf&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&code_challenge={CHALLENGE}&code_challenge_method=S256&state=xyz"
+        )
     }
 
     #[test]
@@ -342,17 +418,53 @@ mod tests {
     #[test]
     fn each_bad_parameter_has_its_cause() {
         let cases = [
-            (base().replace("response_type=code&", ""), AuthorizeError::MissingResponseType),
-            (base().replace("response_type=code", "response_type=token"), AuthorizeError::UnsupportedResponseType),
-            (base().replace(&format!("code_challenge={CHALLENGE}&"), ""), AuthorizeError::MissingCodeChallenge),
-            (base().replace("S256", "plain"), AuthorizeError::Pkce(PkceError::PlainNotSupported)),
-            (base().replace("&code_challenge_method=S256", ""), AuthorizeError::Pkce(PkceError::MissingMethod)),
-            (base().replace(CHALLENGE, &CHALLENGE[..42]), AuthorizeError::Pkce(PkceError::MalformedChallenge)),
-            (format!("{}&scope=datasets:read+nonsense:x", base()), AuthorizeError::Scope(ScopeError::Unknown)),
-            (format!("{}&scope=account:read", base()), AuthorizeError::ScopeNotAllowed),
-            (format!("{}&scope=a&scope=b", base()), AuthorizeError::Repeated("scope")),
-            (format!("{}&resource=https://x.example/&resource=https://y.example/", base()), AuthorizeError::Resource(ResourceError::Several)),
-            (format!("{}&resource=rs.example", base()), AuthorizeError::Resource(ResourceError::NotAbsolute)),
+            (
+                base().replace("response_type=code&", ""),
+                AuthorizeError::MissingResponseType,
+            ),
+            (
+                base().replace("response_type=code", "response_type=token"),
+                AuthorizeError::UnsupportedResponseType,
+            ),
+            (
+                base().replace(&format!("code_challenge={CHALLENGE}&"), ""),
+                AuthorizeError::MissingCodeChallenge,
+            ),
+            (
+                base().replace("S256", "plain"),
+                AuthorizeError::Pkce(PkceError::PlainNotSupported),
+            ),
+            (
+                base().replace("&code_challenge_method=S256", ""),
+                AuthorizeError::Pkce(PkceError::MissingMethod),
+            ),
+            (
+                base().replace(CHALLENGE, &CHALLENGE[..42]),
+                AuthorizeError::Pkce(PkceError::MalformedChallenge),
+            ),
+            (
+                format!("{}&scope=datasets:read+nonsense:x", base()),
+                AuthorizeError::Scope(ScopeError::Unknown),
+            ),
+            (
+                format!("{}&scope=account:read", base()),
+                AuthorizeError::ScopeNotAllowed,
+            ),
+            (
+                format!("{}&scope=a&scope=b", base()),
+                AuthorizeError::Repeated("scope"),
+            ),
+            (
+                format!(
+                    "{}&resource=https://x.example/&resource=https://y.example/",
+                    base()
+                ),
+                AuthorizeError::Resource(ResourceError::Several),
+            ),
+            (
+                format!("{}&resource=rs.example", base()),
+                AuthorizeError::Resource(ResourceError::NotAbsolute),
+            ),
         ];
         for (query, expected) in cases {
             let error = validate(&query).unwrap_err();
@@ -364,9 +476,15 @@ mod tests {
     #[test]
     fn unverified_redirect_errors_show_the_error_page() {
         let mismatched = base().replace("app.example%2Fcb", "app.example%2Fcb%2F");
-        assert_eq!(validate(&mismatched).unwrap_err(), AuthorizeError::MismatchedRedirectUri);
+        assert_eq!(
+            validate(&mismatched).unwrap_err(),
+            AuthorizeError::MismatchedRedirectUri
+        );
         let repeated = format!("{}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb", base());
-        assert_eq!(validate(&repeated).unwrap_err(), AuthorizeError::RepeatedRedirectUri);
+        assert_eq!(
+            validate(&repeated).unwrap_err(),
+            AuthorizeError::RepeatedRedirectUri
+        );
         assert!(AuthorizeError::MismatchedRedirectUri.shows_error_page());
         let params = Params::parse(b"client_id=a&client_id=b").unwrap();
         assert_eq!(client_id(&params), Err(AuthorizeError::RepeatedClientId));
@@ -374,7 +492,8 @@ mod tests {
 
     #[test]
     fn omitted_redirect_uses_the_single_registered_one() {
-        let validated = validate(&base().replace("redirect_uri=https%3A%2F%2Fapp.example%2Fcb&", "")).unwrap();
+        let validated =
+            validate(&base().replace("redirect_uri=https%3A%2F%2Fapp.example%2Fcb&", "")).unwrap();
         assert_eq!(validated.redirect.uri, "https://app.example/cb");
         assert!(!validated.redirect.sent);
     }
@@ -391,8 +510,17 @@ mod tests {
 
     #[test]
     fn success_location_keeps_query_and_adds_iss() {
-        let location = success_location("https://app.example/cb?x=1", "abc", Some("a b"), "https://as").unwrap();
-        assert_eq!(location, "https://app.example/cb?x=1&code=abc&state=a+b&iss=https%3A%2F%2Fas");
+        let location = success_location(
+            "https://app.example/cb?x=1",
+            "abc",
+            Some("a b"),
+            "https://as",
+        )
+        .unwrap();
+        assert_eq!(
+            location,
+            "https://app.example/cb?x=1&code=abc&state=a+b&iss=https%3A%2F%2Fas"
+        );
     }
 
     #[test]
@@ -407,7 +535,11 @@ mod tests {
         ];
         for error in errors {
             let description = error.to_oauth().description();
-            assert!(description.bytes().all(|b| (0x20..=0x7e).contains(&b) && b != b'"' && b != b'\\'));
+            assert!(
+                description
+                    .bytes()
+                    .all(|b| (0x20..=0x7e).contains(&b) && b != b'"' && b != b'\\')
+            );
         }
     }
 }

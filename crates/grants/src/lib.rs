@@ -58,17 +58,19 @@ mod resource;
 mod token;
 
 pub use authorize::{
+    AuthorizationPolicy, AuthorizeError, MAX_CODE_LIFETIME, RedirectTarget, ValidatedAuthorization,
     client_id, resolve_redirect, state, success_location, validate_authorization,
-    AuthorizationPolicy, AuthorizeError, RedirectTarget, ValidatedAuthorization, MAX_CODE_LIFETIME,
 };
 pub use model::{
-    encode_token_bytes, AccessToken, Client, ClientOrigin, CodeRecord, Grant, GrantId,
-    RefreshState, RefreshToken, ResourceId, SecretHash, Timestamp, UserId,
+    AccessToken, Client, ClientOrigin, CodeRecord, Grant, GrantId, RefreshState, RefreshToken,
+    ResourceId, SecretHash, Timestamp, UserId, encode_token_bytes,
 };
-pub use params::{Params, ParamsError, Repeated, MAX_INPUT_BYTES, MAX_PARAMS, MAX_VALUE_BYTES};
-pub use redirect::{redirect_uri_matches, validate_redirect_uri, RedirectUriError, MAX_REDIRECT_URI_BYTES};
+pub use params::{MAX_INPUT_BYTES, MAX_PARAMS, MAX_VALUE_BYTES, Params, ParamsError, Repeated};
+pub use redirect::{
+    MAX_REDIRECT_URI_BYTES, RedirectUriError, redirect_uri_matches, validate_redirect_uri,
+};
 pub use resource::{ResourceError, Resources};
 pub use token::{
-    check_code_possession, check_code_redemption, check_refresh, AuthMethod, ClientCredentials,
-    TokenError, TokenRequest,
+    AuthMethod, ClientCredentials, TokenError, TokenRequest, check_code_possession,
+    check_code_redemption, check_refresh,
 };

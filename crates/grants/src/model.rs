@@ -26,7 +26,7 @@ impl Timestamp {
 /// The SHA-256 digest of a token, code, secret or session id: the only form stored.
 ///
 /// Comparison is constant time.
-#[derive(Clone, Copy, Hash)]
+#[derive(Clone, Copy)]
 pub struct SecretHash([u8; 32]);
 
 impl SecretHash {
@@ -59,10 +59,20 @@ impl PartialEq for SecretHash {
 
 impl Eq for SecretHash {}
 
+impl std::hash::Hash for SecretHash {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
+
 impl fmt::Debug for SecretHash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The first four bytes identify a hash in logs without helping an attacker.
-        write!(f, "SecretHash({:02x}{:02x}{:02x}{:02x}..)", self.0[0], self.0[1], self.0[2], self.0[3])
+        write!(
+            f,
+            "SecretHash({:02x}{:02x}{:02x}{:02x}..)",
+            self.0[0], self.0[1], self.0[2], self.0[3]
+        )
     }
 }
 

@@ -125,9 +125,15 @@ mod tests {
         let big = vec![b'a'; MAX_INPUT_BYTES + 1];
         assert_eq!(Params::parse(&big).unwrap_err(), ParamsError::TooLarge);
         let many = "a=1&".repeat(MAX_PARAMS + 1);
-        assert_eq!(Params::parse(many.as_bytes()).unwrap_err(), ParamsError::TooMany);
+        assert_eq!(
+            Params::parse(many.as_bytes()).unwrap_err(),
+            ParamsError::TooMany
+        );
         let long = format!("state={}", "x".repeat(MAX_VALUE_BYTES + 1));
-        assert_eq!(Params::parse(long.as_bytes()).unwrap_err(), ParamsError::ValueTooLong);
+        assert_eq!(
+            Params::parse(long.as_bytes()).unwrap_err(),
+            ParamsError::ValueTooLong
+        );
     }
 
     proptest! {

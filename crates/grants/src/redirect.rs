@@ -51,7 +51,9 @@ pub enum RedirectUriError {
 /// assert!(validate_redirect_uri("https://app.example/cb#x", false).is_err());
 /// ```
 pub fn validate_redirect_uri(uri: &str, public_client: bool) -> Result<(), RedirectUriError> {
-    if uri.len() > MAX_REDIRECT_URI_BYTES || uri.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if uri.len() > MAX_REDIRECT_URI_BYTES
+        || uri.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
         return Err(RedirectUriError::NotAbsolute);
     }
     if uri.contains('#') {
@@ -107,7 +109,9 @@ fn split_loopback(uri: &str) -> Option<(&str, &str)> {
     let host_end = if after_scheme.starts_with('[') {
         after_scheme.find(']')? + 1
     } else {
-        after_scheme.find([':', '/', '?']).unwrap_or(after_scheme.len())
+        after_scheme
+            .find([':', '/', '?'])
+            .unwrap_or(after_scheme.len())
     };
     let (host, after_host) = after_scheme.split_at(host_end);
     if !matches!(host, "127.0.0.1" | "[::1]" | "localhost") {
@@ -123,7 +127,11 @@ fn split_loopback(uri: &str) -> Option<(&str, &str)> {
         }
         None => after_host,
     };
-    if rest.is_empty() || rest.starts_with('/') || rest.starts_with('?') { Some((host, rest)) } else { None }
+    if rest.is_empty() || rest.starts_with('/') || rest.starts_with('?') {
+        Some((host, rest))
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]
@@ -149,19 +157,46 @@ mod tests {
 
     #[test]
     fn loopback_port_is_free_but_path_and_host_are_not() {
-        assert!(redirect_uri_matches("http://127.0.0.1/cb", "http://127.0.0.1:53117/cb"));
-        assert!(redirect_uri_matches("http://localhost:5000/callback", "http://localhost:41234/callback"));
+        assert!(redirect_uri_matches(
+            "http://127.0.0.1/cb",
+            "http://127.0.0.1:53117/cb"
+        ));
+        assert!(redirect_uri_matches(
+            "http://localhost:5000/callback",
+            "http://localhost:41234/callback"
+        ));
         assert!(redirect_uri_matches("http://[::1]/cb", "http://[::1]:8/cb"));
-        assert!(!redirect_uri_matches("http://127.0.0.1/cb", "http://127.0.0.1:53117/cb2"));
-        assert!(!redirect_uri_matches("http://localhost/callback", "http://127.0.0.1:41234/callback"));
-        assert!(!redirect_uri_matches("http://127.0.0.1/cb", "http://127.0.0.1:/cb"));
-        assert!(!redirect_uri_matches("http://127.0.0.1/cb", "http://127.0.0.1.evil.example/cb"));
-        assert!(!redirect_uri_matches("https://127.0.0.1/cb", "https://127.0.0.1:9/cb"));
+        assert!(!redirect_uri_matches(
+            "http://127.0.0.1/cb",
+            "http://127.0.0.1:53117/cb2"
+        ));
+        assert!(!redirect_uri_matches(
+            "http://localhost/callback",
+            "http://127.0.0.1:41234/callback"
+        ));
+        assert!(!redirect_uri_matches(
+            "http://127.0.0.1/cb",
+            "http://127.0.0.1:/cb"
+        ));
+        assert!(!redirect_uri_matches(
+            "http://127.0.0.1/cb",
+            "http://127.0.0.1.evil.example/cb"
+        ));
+        assert!(!redirect_uri_matches(
+            "https://127.0.0.1/cb",
+            "https://127.0.0.1:9/cb"
+        ));
     }
 
     #[test]
     fn registration_rules() {
-        let ok_public = ["http://127.0.0.1/cb", "http://localhost/cb", "com.example.app:/cb", "https://app.example/cb", "http://[::1]:9/cb"];
+        let ok_public = [
+            "http://127.0.0.1/cb",
+            "http://localhost/cb",
+            "com.example.app:/cb",
+            "https://app.example/cb",
+            "http://[::1]:9/cb",
+        ];
         for uri in ok_public {
             assert_eq!(validate_redirect_uri(uri, true), Ok(()), "{uri}");
         }
@@ -175,11 +210,17 @@ mod tests {
             ("data:text/html,x", RedirectUriError::DangerousScheme),
             ("file:///etc/passwd", RedirectUriError::DangerousScheme),
             ("/relative", RedirectUriError::NotAbsolute),
-            ("http://127.0.0.1.evil.example/cb", RedirectUriError::PlainHttp),
+            (
+                "http://127.0.0.1.evil.example/cb",
+                RedirectUriError::PlainHttp,
+            ),
         ];
         for (uri, expected) in rejected {
             assert_eq!(validate_redirect_uri(uri, true), Err(expected), "{uri}");
         }
-        assert_eq!(validate_redirect_uri("com.example.app:/cb", false), Err(RedirectUriError::PrivateScheme));
+        assert_eq!(
+            validate_redirect_uri("com.example.app:/cb", false),
+            Err(RedirectUriError::PrivateScheme)
+        );
     }
 }

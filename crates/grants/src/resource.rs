@@ -48,7 +48,9 @@ impl Resources {
     ///
     /// [`ResourceError`] when `default` is not an absolute URI without fragment.
     pub fn new(default: &str) -> Result<Self, ResourceError> {
-        Ok(Self { uris: vec![canonical(default)?] })
+        Ok(Self {
+            uris: vec![canonical(default)?],
+        })
     }
 
     /// Adds another resource and returns its id.
@@ -88,7 +90,11 @@ impl Resources {
             return Ok(ResourceId(0));
         };
         let canonical = canonical(value)?;
-        self.uris.iter().position(|known| *known == canonical).map(id_of).ok_or(ResourceError::Unknown)
+        self.uris
+            .iter()
+            .position(|known| *known == canonical)
+            .map(id_of)
+            .ok_or(ResourceError::Unknown)
     }
 }
 
@@ -121,10 +127,22 @@ mod tests {
     #[test]
     fn relative_fragment_and_unknown_are_rejected() {
         let resources = Resources::new("https://rs.example/mcp").unwrap();
-        assert_eq!(resources.resolve(Some("rs.example")), Err(ResourceError::NotAbsolute));
-        assert_eq!(resources.resolve(Some("https://rs.example/mcp#x")), Err(ResourceError::Fragment));
-        assert_eq!(resources.resolve(Some("https://unknown.example/mcp")), Err(ResourceError::Unknown));
-        assert_eq!(resources.resolve(Some("https://rs.example/mcp/")), Ok(ResourceId(0)));
+        assert_eq!(
+            resources.resolve(Some("rs.example")),
+            Err(ResourceError::NotAbsolute)
+        );
+        assert_eq!(
+            resources.resolve(Some("https://rs.example/mcp#x")),
+            Err(ResourceError::Fragment)
+        );
+        assert_eq!(
+            resources.resolve(Some("https://unknown.example/mcp")),
+            Err(ResourceError::Unknown)
+        );
+        assert_eq!(
+            resources.resolve(Some("https://rs.example/mcp/")),
+            Ok(ResourceId(0))
+        );
     }
 
     #[test]
@@ -133,7 +151,10 @@ mod tests {
         let mcp = resources.add("http://127.0.0.1:8080/mcp").unwrap();
         assert_eq!(mcp, ResourceId(1));
         assert_eq!(resources.add("http://127.0.0.1:8080/mcp/").unwrap(), mcp);
-        assert_eq!(resources.resolve(Some("http://127.0.0.1:8080/mcp")), Ok(mcp));
+        assert_eq!(
+            resources.resolve(Some("http://127.0.0.1:8080/mcp")),
+            Ok(mcp)
+        );
         assert_eq!(resources.iter().count(), 2);
     }
 
@@ -141,6 +162,9 @@ mod tests {
     fn root_resource_has_no_trailing_slash() {
         let resources = Resources::new("https://rs.example/").unwrap();
         assert_eq!(resources.uri(ResourceId(0)), Some("https://rs.example"));
-        assert_eq!(resources.resolve(Some("https://rs.example")), Ok(ResourceId(0)));
+        assert_eq!(
+            resources.resolve(Some("https://rs.example")),
+            Ok(ResourceId(0))
+        );
     }
 }

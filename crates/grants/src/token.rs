@@ -4,7 +4,9 @@ use portcullis_pkce::check_unreserved;
 use portcullis_scopes::{ScopeCatalog, ScopeError, ScopeSet};
 use thiserror::Error;
 
-use crate::{Client, CodeRecord, Grant, Params, ParamsError, ResourceError, ResourceId, Resources, Timestamp};
+use crate::{
+    Client, CodeRecord, Grant, Params, ParamsError, ResourceError, ResourceId, Resources, Timestamp,
+};
 
 /// Why a token, revocation or introspection request failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Error)]
@@ -83,9 +85,15 @@ impl TokenError {
     pub fn to_oauth(&self) -> OAuthError {
         use ErrorCode::{InvalidClient, InvalidGrant, InvalidRequest, InvalidScope, InvalidTarget};
         let (code, description) = match self {
-            Self::Params(ParamsError::TooLarge) => (InvalidRequest, "the request body is too large"),
-            Self::Params(ParamsError::TooMany) => (InvalidRequest, "the request has too many parameters"),
-            Self::Params(ParamsError::ValueTooLong) => (InvalidRequest, "a parameter value is too long"),
+            Self::Params(ParamsError::TooLarge) => {
+                (InvalidRequest, "the request body is too large")
+            }
+            Self::Params(ParamsError::TooMany) => {
+                (InvalidRequest, "the request has too many parameters")
+            }
+            Self::Params(ParamsError::ValueTooLong) => {
+                (InvalidRequest, "a parameter value is too long")
+            }
             Self::Repeated(_) => (InvalidRequest, "a request parameter is repeated"),
             Self::Missing("grant_type") => (InvalidRequest, "grant_type is missing"),
             Self::Missing("code") => (InvalidRequest, "code is missing"),
@@ -94,32 +102,64 @@ impl TokenError {
             Self::Missing("token") => (InvalidRequest, "token is missing"),
             Self::Missing("client_id") => (InvalidRequest, "client_id is missing"),
             Self::Missing(_) => (InvalidRequest, "a required parameter is missing"),
-            Self::UnsupportedGrantType => (ErrorCode::UnsupportedGrantType, "the grant_type is not supported"),
-            Self::SeveralAuthMethods => (InvalidRequest, "use exactly one client authentication method"),
+            Self::UnsupportedGrantType => (
+                ErrorCode::UnsupportedGrantType,
+                "the grant_type is not supported",
+            ),
+            Self::SeveralAuthMethods => (
+                InvalidRequest,
+                "use exactly one client authentication method",
+            ),
             Self::MalformedBasic => (InvalidClient, "the Basic credentials are malformed"),
             Self::ClientAuthentication => (InvalidClient, "client authentication failed"),
-            Self::UnauthorizedClient => {
-                (ErrorCode::UnauthorizedClient, "the client is not allowed to use this grant type")
+            Self::UnauthorizedClient => (
+                ErrorCode::UnauthorizedClient,
+                "the client is not allowed to use this grant type",
+            ),
+            Self::MalformedVerifier => (
+                InvalidRequest,
+                "code_verifier must be 43 to 128 unreserved characters",
+            ),
+            Self::UnknownCode | Self::ExpiredCode | Self::UsedCode => (
+                InvalidGrant,
+                "the authorization code is invalid, expired or already used",
+            ),
+            Self::CodeClientMismatch => (
+                InvalidGrant,
+                "the authorization code was issued to another client",
+            ),
+            Self::RedirectMismatch => (
+                InvalidGrant,
+                "redirect_uri does not match the authorization request",
+            ),
+            Self::VerifierMismatch => (
+                InvalidGrant,
+                "code_verifier does not match the code_challenge",
+            ),
+            Self::UnknownRefreshToken | Self::ReusedRefreshToken => (
+                InvalidGrant,
+                "the refresh token is invalid, expired or revoked",
+            ),
+            Self::RefreshClientMismatch => (
+                InvalidGrant,
+                "the refresh token was issued to another client",
+            ),
+            Self::Scope(ScopeError::Malformed) => {
+                (InvalidScope, "the requested scope is malformed")
             }
-            Self::MalformedVerifier => {
-                (InvalidRequest, "code_verifier must be 43 to 128 unreserved characters")
-            }
-            Self::UnknownCode | Self::ExpiredCode | Self::UsedCode => {
-                (InvalidGrant, "the authorization code is invalid, expired or already used")
-            }
-            Self::CodeClientMismatch => (InvalidGrant, "the authorization code was issued to another client"),
-            Self::RedirectMismatch => (InvalidGrant, "redirect_uri does not match the authorization request"),
-            Self::VerifierMismatch => (InvalidGrant, "code_verifier does not match the code_challenge"),
-            Self::UnknownRefreshToken | Self::ReusedRefreshToken => {
-                (InvalidGrant, "the refresh token is invalid, expired or revoked")
-            }
-            Self::RefreshClientMismatch => (InvalidGrant, "the refresh token was issued to another client"),
-            Self::Scope(ScopeError::Malformed) => (InvalidScope, "the requested scope is malformed"),
             Self::Scope(_) => (InvalidScope, "the requested scope is invalid or unknown"),
-            Self::ScopeWidened => (InvalidScope, "the requested scope exceeds the granted scope"),
-            Self::Resource(ResourceError::Several) => (InvalidTarget, "only one resource may be requested"),
+            Self::ScopeWidened => (
+                InvalidScope,
+                "the requested scope exceeds the granted scope",
+            ),
+            Self::Resource(ResourceError::Several) => {
+                (InvalidTarget, "only one resource may be requested")
+            }
             Self::Resource(_) => (InvalidTarget, "the resource is invalid or not served here"),
-            Self::ResourceMismatch => (InvalidTarget, "the resource differs from the granted resource"),
+            Self::ResourceMismatch => (
+                InvalidTarget,
+                "the resource differs from the granted resource",
+            ),
         };
         OAuthError::new(code, description)
     }
@@ -169,8 +209,12 @@ impl ClientCredentials {
     /// [`TokenError::SeveralAuthMethods`], [`TokenError::MalformedBasic`],
     /// [`TokenError::Missing`] for no `client_id`, or [`TokenError::Repeated`].
     pub fn read(authorization: Option<&str>, form: &Params<'_>) -> Result<Self, TokenError> {
-        let form_id = form.get("client_id").map_err(|_| TokenError::Repeated("client_id"))?;
-        let form_secret = form.get("client_secret").map_err(|_| TokenError::Repeated("client_secret"))?;
+        let form_id = form
+            .get("client_id")
+            .map_err(|_| TokenError::Repeated("client_id"))?;
+        let form_secret = form
+            .get("client_secret")
+            .map_err(|_| TokenError::Repeated("client_secret"))?;
         let basic = authorization.and_then(|value| {
             let (scheme, rest) = value.trim().split_once(' ')?;
             scheme.eq_ignore_ascii_case("basic").then(|| rest.trim())
@@ -184,13 +228,25 @@ impl ClientCredentials {
                 if form_id.is_some_and(|id| id != client_id) {
                     return Err(TokenError::SeveralAuthMethods);
                 }
-                Ok(Self { client_id, secret: Some(secret), method: AuthMethod::Basic })
+                Ok(Self {
+                    client_id,
+                    secret: Some(secret),
+                    method: AuthMethod::Basic,
+                })
             }
             None => {
                 let client_id = form_id.ok_or(TokenError::Missing("client_id"))?.to_owned();
                 let secret = form_secret.map(str::to_owned);
-                let method = if secret.is_some() { AuthMethod::Post } else { AuthMethod::None };
-                Ok(Self { client_id, secret, method })
+                let method = if secret.is_some() {
+                    AuthMethod::Post
+                } else {
+                    AuthMethod::None
+                };
+                Ok(Self {
+                    client_id,
+                    secret,
+                    method,
+                })
             }
         }
     }
@@ -224,7 +280,9 @@ fn decode_basic(encoded: &str) -> Result<(String, String), TokenError> {
     let decode = |part: &str| -> Result<String, TokenError> {
         let mut pairs = url::form_urlencoded::parse(part.as_bytes());
         match (pairs.next(), pairs.next()) {
-            (Some((value, empty)), None) if empty.is_empty() && !part.contains('=') => Ok(value.into_owned()),
+            (Some((value, empty)), None) if empty.is_empty() && !part.contains('=') => {
+                Ok(value.into_owned())
+            }
             (None, None) => Ok(String::new()),
             _ => Err(TokenError::MalformedBasic),
         }
@@ -286,13 +344,24 @@ impl<'a> TokenRequest<'a> {
         match get("grant_type")? {
             Some("authorization_code") => {
                 let code = get("code")?.ok_or(TokenError::Missing("code"))?;
-                let code_verifier = get("code_verifier")?.ok_or(TokenError::Missing("code_verifier"))?;
+                let code_verifier =
+                    get("code_verifier")?.ok_or(TokenError::Missing("code_verifier"))?;
                 check_unreserved(code_verifier).map_err(|_| TokenError::MalformedVerifier)?;
-                Ok(Self::AuthorizationCode { code, redirect_uri: get("redirect_uri")?, code_verifier, resource })
+                Ok(Self::AuthorizationCode {
+                    code,
+                    redirect_uri: get("redirect_uri")?,
+                    code_verifier,
+                    resource,
+                })
             }
             Some("refresh_token") => {
-                let refresh_token = get("refresh_token")?.ok_or(TokenError::Missing("refresh_token"))?;
-                Ok(Self::RefreshToken { refresh_token, scope: get("scope")?, resource })
+                let refresh_token =
+                    get("refresh_token")?.ok_or(TokenError::Missing("refresh_token"))?;
+                Ok(Self::RefreshToken {
+                    refresh_token,
+                    scope: get("scope")?,
+                    resource,
+                })
             }
             Some(_) => Err(TokenError::UnsupportedGrantType),
             None => Err(TokenError::Missing("grant_type")),
@@ -309,7 +378,11 @@ impl<'a> TokenRequest<'a> {
 /// # Errors
 ///
 /// [`TokenError::CodeClientMismatch`] or [`TokenError::VerifierMismatch`].
-pub fn check_code_possession(code: &CodeRecord, client_id: &str, code_verifier: &str) -> Result<(), TokenError> {
+pub fn check_code_possession(
+    code: &CodeRecord,
+    client_id: &str,
+    code_verifier: &str,
+) -> Result<(), TokenError> {
     if code.client_id != client_id {
         return Err(TokenError::CodeClientMismatch);
     }
@@ -332,7 +405,13 @@ pub fn check_code_redemption(
     resources: &Resources,
     now: Timestamp,
 ) -> Result<(), TokenError> {
-    let TokenRequest::AuthorizationCode { code_verifier, redirect_uri, resource, .. } = request else {
+    let TokenRequest::AuthorizationCode {
+        code_verifier,
+        redirect_uri,
+        resource,
+        ..
+    } = request
+    else {
         return Err(TokenError::UnsupportedGrantType);
     };
     check_code_possession(code, client_id, code_verifier)?;
@@ -363,7 +442,10 @@ pub fn check_refresh(
     catalog: &ScopeCatalog,
     resources: &Resources,
 ) -> Result<ScopeSet, TokenError> {
-    let TokenRequest::RefreshToken { scope, resource, .. } = request else {
+    let TokenRequest::RefreshToken {
+        scope, resource, ..
+    } = request
+    else {
         return Err(TokenError::UnsupportedGrantType);
     };
     if grant.client_id != client_id {
@@ -380,7 +462,11 @@ pub fn check_refresh(
     Ok(requested)
 }
 
-fn check_resource(requested: Option<&str>, bound: ResourceId, resources: &Resources) -> Result<(), TokenError> {
+fn check_resource(
+    requested: Option<&str>,
+    bound: ResourceId,
+    resources: &Resources,
+) -> Result<(), TokenError> {
     match requested {
         None => Ok(()),
         Some(value) if resources.resolve(Some(value))? == bound => Ok(()),
@@ -415,7 +501,11 @@ mod tests {
             client_id: "conf".into(),
             redirect_uri: "https://app.example/cb".into(),
             redirect_uri_sent: true,
-            challenge: CodeChallenge::parse("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", portcullis_pkce::CodeChallengeMethod::S256).unwrap(),
+            challenge: CodeChallenge::parse(
+                "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+                portcullis_pkce::CodeChallengeMethod::S256,
+            )
+            .unwrap(),
             scope: ScopeSet::from_bits(0b11),
             resource: ResourceId(0),
             user: UserId(7),
@@ -435,7 +525,8 @@ mod tests {
     fn basic_credentials_are_form_decoded() {
         let encoded = Base64::encode_string(b"my%20client:p%3Ass+word");
         let params = Params::parse(b"").unwrap();
-        let credentials = ClientCredentials::read(Some(&format!("Basic {encoded}")), &params).unwrap();
+        let credentials =
+            ClientCredentials::read(Some(&format!("Basic {encoded}")), &params).unwrap();
         assert_eq!(credentials.client_id, "my client");
         assert_eq!(credentials.secret.as_deref(), Some("p:ss word"));
         assert_eq!(credentials.method, AuthMethod::Basic);
@@ -446,9 +537,15 @@ mod tests {
         let encoded = Base64::encode_string(b"conf:s3cret");
         let params = Params::parse(b"client_secret=s3cret").unwrap();
         let header = format!("Basic {encoded}");
-        assert_eq!(ClientCredentials::read(Some(&header), &params), Err(TokenError::SeveralAuthMethods));
+        assert_eq!(
+            ClientCredentials::read(Some(&header), &params),
+            Err(TokenError::SeveralAuthMethods)
+        );
         let params = Params::parse(b"client_id=other").unwrap();
-        assert_eq!(ClientCredentials::read(Some(&header), &params), Err(TokenError::SeveralAuthMethods));
+        assert_eq!(
+            ClientCredentials::read(Some(&header), &params),
+            Err(TokenError::SeveralAuthMethods)
+        );
     }
 
     #[test]
@@ -479,25 +576,50 @@ mod tests {
     fn code_redemption_checks_every_binding() {
         let base = format!("grant_type=authorization_code&code=c&code_verifier={VERIFIER}");
         assert_eq!(redeem(&base, 120), Ok(()));
-        assert_eq!(redeem(&format!("{base}&redirect_uri=https://app.example/cb"), 120), Ok(()));
-        assert_eq!(redeem(&format!("{base}&redirect_uri=https://app.example/cb/"), 120), Err(TokenError::RedirectMismatch));
+        assert_eq!(
+            redeem(&format!("{base}&redirect_uri=https://app.example/cb"), 120),
+            Ok(())
+        );
+        assert_eq!(
+            redeem(&format!("{base}&redirect_uri=https://app.example/cb/"), 120),
+            Err(TokenError::RedirectMismatch)
+        );
         assert_eq!(redeem(&base, 160), Err(TokenError::ExpiredCode));
         let wrong = base.replace("EjXk", "EjXl");
         assert_eq!(redeem(&wrong, 120), Err(TokenError::VerifierMismatch));
-        assert_eq!(redeem(&format!("{base}&resource=https://other.example/"), 120), Err(TokenError::Resource(ResourceError::Unknown)));
-        assert_eq!(redeem(&format!("{base}&code=d"), 120), Err(TokenError::Repeated("code")));
-        let long = format!("grant_type=authorization_code&code=c&code_verifier={}", "a".repeat(129));
+        assert_eq!(
+            redeem(&format!("{base}&resource=https://other.example/"), 120),
+            Err(TokenError::Resource(ResourceError::Unknown))
+        );
+        assert_eq!(
+            redeem(&format!("{base}&code=d"), 120),
+            Err(TokenError::Repeated("code"))
+        );
+        let long = format!(
+            "grant_type=authorization_code&code=c&code_verifier={}",
+            "a".repeat(129)
+        );
         assert_eq!(redeem(&long, 120), Err(TokenError::MalformedVerifier));
     }
 
     #[test]
     fn unsupported_grant_types() {
-        for form in ["grant_type=password&username=u&password=p", "grant_type=urn:x:bogus", "grant_type=client_credentials"] {
+        for form in [
+            "grant_type=password&username=u&password=p",
+            "grant_type=urn:x:bogus",
+            "grant_type=client_credentials",
+        ] {
             let params = Params::parse(form.as_bytes()).unwrap();
-            assert_eq!(TokenRequest::parse(&params), Err(TokenError::UnsupportedGrantType));
+            assert_eq!(
+                TokenRequest::parse(&params),
+                Err(TokenError::UnsupportedGrantType)
+            );
         }
         let params = Params::parse(b"code=x").unwrap();
-        assert_eq!(TokenRequest::parse(&params), Err(TokenError::Missing("grant_type")));
+        assert_eq!(
+            TokenRequest::parse(&params),
+            Err(TokenError::Missing("grant_type"))
+        );
     }
 
     #[test]
@@ -520,12 +642,27 @@ mod tests {
             let request = TokenRequest::parse(&params)?;
             check_refresh(&grant, client, &request, &catalog, &resources)
         };
-        assert_eq!(check("grant_type=refresh_token&refresh_token=r", "conf"), Ok(grant.scope));
-        assert_eq!(check("grant_type=refresh_token&refresh_token=r&scope=a", "conf"), Ok(catalog.parse("a").unwrap()));
-        assert_eq!(check("grant_type=refresh_token&refresh_token=r&scope=a+c", "conf"), Err(TokenError::ScopeWidened));
-        assert_eq!(check("grant_type=refresh_token&refresh_token=r", "pub2"), Err(TokenError::RefreshClientMismatch));
         assert_eq!(
-            check("grant_type=refresh_token&refresh_token=r&resource=https://as.example/other", "conf"),
+            check("grant_type=refresh_token&refresh_token=r", "conf"),
+            Ok(grant.scope)
+        );
+        assert_eq!(
+            check("grant_type=refresh_token&refresh_token=r&scope=a", "conf"),
+            Ok(catalog.parse("a").unwrap())
+        );
+        assert_eq!(
+            check("grant_type=refresh_token&refresh_token=r&scope=a+c", "conf"),
+            Err(TokenError::ScopeWidened)
+        );
+        assert_eq!(
+            check("grant_type=refresh_token&refresh_token=r", "pub2"),
+            Err(TokenError::RefreshClientMismatch)
+        );
+        assert_eq!(
+            check(
+                "grant_type=refresh_token&refresh_token=r&resource=https://as.example/other",
+                "conf"
+            ),
             Err(TokenError::Resource(ResourceError::Unknown))
         );
     }

@@ -1,0 +1,60 @@
+use portcullis_grants::{MAX_CODE_LIFETIME, Resources};
+use portcullis_scopes::ScopeCatalog;
+
+/// Policy and identity of one authorization server.
+///
+/// ```
+/// use portcullis_grants::Resources;
+/// use portcullis_scopes::ScopeCatalog;
+/// use portcullis_server_core::ServerConfig;
+///
+/// let mut catalog = ScopeCatalog::new();
+/// catalog.register("datasets:read", "Read datasets").unwrap();
+/// let resources = Resources::new("https://as.example/v1").unwrap();
+/// let config = ServerConfig::new("https://as.example", catalog, resources);
+/// assert_eq!(config.access_token_lifetime, 3600);
+/// ```
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// The issuer identifier: sent as `iss` (RFC 9207) and in metadata (RFC 8414).
+    pub issuer: String,
+    /// The registered scopes.
+    pub catalog: ScopeCatalog,
+    /// The protected resources tokens are issued for; the first is the default audience.
+    pub resources: Resources,
+    /// Prefix of every access token, such as `fltr_at_`; helps secret scanners.
+    pub access_token_prefix: String,
+    /// Prefix of every refresh token.
+    pub refresh_token_prefix: String,
+    /// Prefix of every authorization code.
+    pub code_prefix: String,
+    /// Access token lifetime in seconds.
+    pub access_token_lifetime: u64,
+    /// Refresh token lifetime in seconds; rotation starts a new one, so this is
+    /// also the idle timeout of a grant.
+    pub refresh_token_lifetime: u64,
+    /// Authorization code lifetime in seconds, at most 600.
+    pub code_lifetime: u64,
+}
+
+impl ServerConfig {
+    /// Creates a configuration with the defaults: 1 hour access tokens, 30 day
+    /// refresh tokens, 60 second codes and no token prefixes.
+    pub fn new(issuer: impl Into<String>, catalog: ScopeCatalog, resources: Resources) -> Self {
+        Self {
+            issuer: issuer.into(),
+            catalog,
+            resources,
+            access_token_prefix: String::new(),
+            refresh_token_prefix: String::new(),
+            code_prefix: String::new(),
+            access_token_lifetime: 3600,
+            refresh_token_lifetime: 30 * 24 * 3600,
+            code_lifetime: 60,
+        }
+    }
+
+    pub(crate) fn code_lifetime(&self) -> u64 {
+        self.code_lifetime.min(MAX_CODE_LIFETIME)
+    }
+}
