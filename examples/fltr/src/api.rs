@@ -1,0 +1,140 @@
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use http::{HeaderMap, HeaderValue};
+use portcullis_grants::{GrantId, Timestamp, UserId};
+use serde::Serialize;
+
+/// Requests one authorization may make per hour: FLTR's OAuth limit.
+pub const RATE_LIMIT_PER_HOUR: u64 = 15_000;
+const WINDOW: u64 = 3600;
+
+/// One dataset of the sample API.
+#[derive(Clone, Debug, Serialize)]
+pub struct Dataset {
+    /// The dataset id.
+    pub id: String,
+    /// The display name.
+    pub name: String,
+    /// What the dataset holds.
+    pub description: String,
+    /// How many documents it holds.
+    pub document_count: u64,
+    /// When it was created, RFC 3339.
+    pub created_at: String,
+}
+
+/// The `GET /v1/datasets` answer.
+#[derive(Clone, Debug, Serialize)]
+pub struct DatasetList {
+    /// The datasets of the token's user.
+    pub datasets: Vec<Dataset>,
+}
+
+/// The sample data: every user owns one dataset named "Product Docs".
+#[derive(Debug, Default)]
+pub(crate) struct Datasets;
+
+impl Datasets {
+    pub(crate) fn new() -> Self {
+        Self
+    }
+
+    pub(crate) fn list(&self, user: UserId) -> DatasetList {
+        DatasetList {
+            datasets: vec![Dataset {
+                id: format!("ds_{user}_product_docs"),
+                name: "Product Docs".into(),
+                description: "Product documentation and guides".into(),
+                document_count: 42,
+                created_at: "2026-01-15T09:30:00Z".into(),
+            }],
+        }
+    }
+}
+
+/// A fixed-window request counter per grant, so refreshing a token does not
+/// reset the limit.
+///
+/// NOTE: counters live in this process; replicas behind a load balancer each
+/// count separately.
+#[derive(Debug, Default)]
+pub(crate) struct RateLimiter {
+    windows: Mutex<HashMap<GrantId, (u64, u64)>>,
+}
+
+/// The counter state after one request.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Usage {
+    pub(crate) allowed: bool,
+    pub(crate) remaining: u64,
+    pub(crate) reset_at: u64,
+    pub(crate) reset_in: u64,
+}
+
+impl RateLimiter {
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+
+    pub(crate) fn hit(&self, grant: GrantId, now: Timestamp) -> Usage {
+        let window_start = now.0 - now.0 % WINDOW;
+        let mut windows = self
+            .windows
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if windows.len() > 100_000 {
+            windows.retain(|_, (start, _)| *start == window_start);
+        }
+        let entry = windows.entry(grant).or_insert((window_start, 0));
+        if entry.0 != window_start {
+            *entry = (window_start, 0);
+        }
+        let allowed = entry.1 < RATE_LIMIT_PER_HOUR;
+        if allowed {
+            entry.1 += 1;
+        }
+        let reset_at = window_start + WINDOW;
+        Usage {
+            allowed,
+            remaining: RATE_LIMIT_PER_HOUR - entry.1,
+            reset_at,
+            reset_in: reset_at - now.0,
+        }
+    }
+}
+
+impl Usage {
+    pub(crate) fn write_headers(&self, headers: &mut HeaderMap) {
+        headers.insert("x-ratelimit-limit", HeaderValue::from(RATE_LIMIT_PER_HOUR));
+        headers.insert("x-ratelimit-remaining", HeaderValue::from(self.remaining));
+        headers.insert("x-ratelimit-reset", HeaderValue::from(self.reset_at));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limit_is_per_grant_and_resets_each_hour() {
+        let limiter = RateLimiter::new();
+        let grant = GrantId([1; 16]);
+        let start = Timestamp(7200);
+        for _ in 0..RATE_LIMIT_PER_HOUR {
+            assert!(limiter.hit(grant, start).allowed);
+        }
+        let over = limiter.hit(grant, start.plus(10));
+        assert!(!over.allowed);
+        assert_eq!(over.remaining, 0);
+        assert_eq!(over.reset_in, 3590);
+        assert!(
+            limiter.hit(GrantId([2; 16]), start).allowed,
+            "other grants are unaffected"
+        );
+        assert!(
+            limiter.hit(grant, start.plus(3600)).allowed,
+            "a new window starts"
+        );
+    }
+}

@@ -1,0 +1,497 @@
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::header::{CONTENT_TYPE, LOCATION, SET_COOKIE};
+use http::{HeaderValue, Method, Request, Response, StatusCode};
+use portcullis_errors::{ErrorCode, OAuthError};
+use portcullis_grants::{ClientOrigin, Params, ResourceId, SecretHash, UserId};
+use portcullis_server_core::{
+    AccountStore, AuthorizationFailure, AuthorizationServer, Clock, PendingAuthorization, Session,
+    Store, StoreError, generate_secret,
+};
+
+use crate::api::{Datasets, RateLimiter};
+use crate::pages::{self, ConsentPage};
+use crate::passwords::{decoy_hash, verify_password};
+use crate::session::{CookiePolicy, PENDING_LIFETIME, SESSION_LIFETIME, csrf_matches, csrf_token};
+
+/// Largest request body any FLTR endpoint reads, in bytes; larger bodies get 413.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The FLTR authorization server and sample API, independent of any HTTP framework.
+///
+/// [`FltrApp::handle`] takes a whole request and returns a whole response, so a
+/// binding for any framework only converts types, enforces [`MAX_BODY_BYTES`]
+/// and runs the connection.
+pub struct FltrApp<S, C> {
+    server: AuthorizationServer<S, C>,
+    cookies: CookiePolicy,
+    datasets: Datasets,
+    rate_limiter: RateLimiter,
+}
+
+/// A store usable by the FLTR app: tokens and accounts in one place.
+pub trait FltrStore: Store + AccountStore + 'static {}
+
+impl<T: Store + AccountStore + 'static> FltrStore for T {}
+
+impl<S: FltrStore, C: Clock> FltrApp<S, C> {
+    /// Creates the app over an authorization server.
+    pub fn new(server: AuthorizationServer<S, C>) -> Self {
+        let cookies = CookiePolicy::for_issuer(&server.config().issuer);
+        Self {
+            server,
+            cookies,
+            datasets: Datasets::new(),
+            rate_limiter: RateLimiter::new(),
+        }
+    }
+
+    /// Returns the authorization server.
+    pub fn server(&self) -> &AuthorizationServer<S, C> {
+        &self.server
+    }
+
+    /// Serves one request.
+    pub async fn handle(self: &Arc<Self>, request: Request<Bytes>) -> Response<Bytes> {
+        let path = request.uri().path();
+        match (request.method(), path) {
+            (&Method::GET, "/oauth/authorize") => self.authorize_get(&request).await,
+            (&Method::POST, "/oauth/authorize") => self.authorize_post(&request).await,
+            (_, "/oauth/authorize") => method_not_allowed("GET, POST"),
+            (_, "/oauth/token") => self.server.token(&request).await,
+            (&Method::GET, "/v1/datasets") => self.datasets(&request).await,
+            (_, "/v1/datasets") => method_not_allowed("GET"),
+            (&Method::GET, "/") => home(&self.server.config().issuer),
+            _ => not_found(),
+        }
+    }
+
+    async fn authorize_get(&self, request: &Request<Bytes>) -> Response<Bytes> {
+        let query = request.uri().query().unwrap_or("").as_bytes();
+        let session = self.current_session(request).await;
+        let user = session.as_ref().and_then(|(_, session)| session.user);
+        let prompt = match self.server.authorize(query, user).await {
+            Ok(prompt) => prompt,
+            Err(failure) => return self.failure_response(failure, StatusCode::FOUND),
+        };
+        let now = self.server.now();
+        let (session_id, new_cookie) = match session {
+            Some((id, _)) => (id, None),
+            None => match self.new_session(None).await {
+                Ok(id) => (id.clone(), Some(id)),
+                Err(response) => return response,
+            },
+        };
+        let request_id = match generate_secret() {
+            Ok(id) => id,
+            Err(error) => return self.page_error(&error),
+        };
+        let pending = PendingAuthorization {
+            request: prompt.request,
+            session: SecretHash::of(&session_id),
+            expires_at: now.plus(PENDING_LIFETIME),
+        };
+        let redirect_uri = pending.request.redirect.uri.clone();
+        let scope = pending.request.scope;
+        if let Err(error) = self
+            .server
+            .store()
+            .insert_pending(SecretHash::of(&request_id), pending)
+            .await
+        {
+            return self.store_error_page(&error);
+        }
+        let username = match user {
+            Some(id) => self.username(id).await,
+            None => None,
+        };
+        let csrf = csrf_token(&session_id, &request_id);
+        let page = ConsentPage {
+            client: &prompt.client,
+            redirect_uri: &redirect_uri,
+            catalog: &self.server.config().catalog,
+            scope,
+            username: username.as_deref(),
+            request_id: &request_id,
+            csrf: &csrf,
+            notice: None,
+        };
+        let mut response = pages::consent(&page, StatusCode::OK);
+        if let Some(id) = new_cookie {
+            self.set_cookie(&mut response, &id);
+        }
+        response
+    }
+
+    async fn authorize_post(&self, request: &Request<Bytes>) -> Response<Bytes> {
+        if !is_form(request) {
+            return pages::error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "the form must be application/x-www-form-urlencoded",
+            );
+        }
+        let Ok(form) = Params::parse(request.body()) else {
+            return pages::error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "the form is too large",
+            );
+        };
+        let field = |name| form.get(name).ok().flatten();
+        let (Some(request_id), Some(csrf)) = (field("request_id"), field("csrf")) else {
+            return pages::error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "the form is missing request_id or csrf",
+            );
+        };
+        let Some((session_id, session)) = self.current_session(request).await else {
+            return pages::error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "the sign-in session expired; start again from the application",
+            );
+        };
+        let now = self.server.now();
+        let request_hash = SecretHash::of(request_id);
+        let pending = match self.server.store().pending(request_hash, now).await {
+            Ok(Some(pending)) => pending,
+            Ok(None) => {
+                return pages::error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "the authorization request expired or was already answered",
+                );
+            }
+            Err(error) => return self.store_error_page(&error),
+        };
+        if pending.session != SecretHash::of(&session_id)
+            || !csrf_matches(&session_id, request_id, csrf)
+        {
+            tracing::warn!(client_id = %pending.request.client_id, "consent form failed the CSRF check");
+            return pages::error(
+                StatusCode::FORBIDDEN,
+                "invalid_request",
+                "the form failed the CSRF check; start again from the application",
+            );
+        }
+        let client = match self.server.store().client(&pending.request.client_id).await {
+            Ok(Some(client)) => client,
+            Ok(None) => {
+                return pages::error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_client",
+                    "the client no longer exists",
+                );
+            }
+            Err(error) => return self.store_error_page(&error),
+        };
+        let approve = match field("decision") {
+            Some("approve") => true,
+            Some("deny") => false,
+            _ => {
+                return pages::error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "decision must be approve or deny",
+                );
+            }
+        };
+
+        let mut new_session = None;
+        let user = match session.user {
+            Some(user) => user,
+            None if !approve => {
+                // Denying before sign-in: a dynamically registered client is not
+                // trusted with a redirect yet (RFC 9700 §4.11.2).
+                if client.origin == ClientOrigin::Dynamic {
+                    let _ = self.server.store().take_pending(request_hash, now).await;
+                    return pages::denied();
+                }
+                return self.finish(request_hash, None, false).await;
+            }
+            None => {
+                let username = field("username").unwrap_or("");
+                let password = field("password").unwrap_or("");
+                match self.sign_in(username, password).await {
+                    Ok(Some(user)) => {
+                        // A new session id on sign-in prevents session fixation.
+                        let _ = self
+                            .server
+                            .store()
+                            .delete_session(SecretHash::of(&session_id))
+                            .await;
+                        match self.new_session(Some(user)).await {
+                            Ok(id) => new_session = Some(id),
+                            Err(response) => return response,
+                        }
+                        user
+                    }
+                    Ok(None) => {
+                        tracing::debug!(client_id = %client.id, "sign-in failed");
+                        let page = ConsentPage {
+                            client: &client,
+                            redirect_uri: &pending.request.redirect.uri,
+                            catalog: &self.server.config().catalog,
+                            scope: pending.request.scope,
+                            username: None,
+                            request_id,
+                            csrf,
+                            notice: Some("The username or password is wrong."),
+                        };
+                        return pages::consent(&page, StatusCode::UNAUTHORIZED);
+                    }
+                    Err(response) => return response,
+                }
+            }
+        };
+        let mut response = self.finish(request_hash, Some(user), approve).await;
+        if let Some(id) = new_session {
+            self.set_cookie(&mut response, &id);
+        }
+        response
+    }
+
+    /// Takes the pending request and answers it with a code or `access_denied`.
+    async fn finish(
+        &self,
+        request_hash: SecretHash,
+        user: Option<UserId>,
+        approve: bool,
+    ) -> Response<Bytes> {
+        let now = self.server.now();
+        let pending = match self.server.store().take_pending(request_hash, now).await {
+            Ok(Some(pending)) => pending,
+            Ok(None) => {
+                return pages::error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "the authorization request expired or was already answered",
+                );
+            }
+            Err(error) => return self.store_error_page(&error),
+        };
+        let request = pending.request;
+        let outcome = match (approve, user) {
+            (true, Some(user)) => {
+                let scope = request.scope;
+                self.server.approve(request, user, scope).await
+            }
+            _ => Err(self.server.deny(&request)),
+        };
+        match outcome {
+            Ok(location) => redirect(StatusCode::SEE_OTHER, &location),
+            Err(failure) => self.failure_response(failure, StatusCode::SEE_OTHER),
+        }
+    }
+
+    async fn sign_in(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<Option<UserId>, Response<Bytes>> {
+        let user = match self.server.store().user_by_name(username).await {
+            Ok(user) => user,
+            Err(error) => return Err(self.store_error_page(&error)),
+        };
+        let hash = user.as_ref().map_or_else(
+            || decoy_hash().to_owned(),
+            |user| user.password_hash.clone(),
+        );
+        let password = password.to_owned();
+        // Argon2 takes tens of milliseconds of CPU: keep it off the async workers.
+        let verified = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+            .await
+            .unwrap_or(false);
+        Ok(user.filter(|_| verified).map(|user| user.id))
+    }
+
+    async fn current_session(&self, request: &Request<Bytes>) -> Option<(String, Session)> {
+        let id = self.cookies.read(request.headers())?;
+        let session = self
+            .server
+            .store()
+            .session(SecretHash::of(id), self.server.now())
+            .await
+            .ok()??;
+        Some((id.to_owned(), session))
+    }
+
+    async fn new_session(&self, user: Option<UserId>) -> Result<String, Response<Bytes>> {
+        let id = generate_secret().map_err(|error| self.page_error(&error))?;
+        let now = self.server.now();
+        let session = Session {
+            user,
+            created_at: now,
+            expires_at: now.plus(SESSION_LIFETIME),
+        };
+        match self
+            .server
+            .store()
+            .insert_session(SecretHash::of(&id), session)
+            .await
+        {
+            Ok(()) => Ok(id),
+            Err(error) => Err(self.store_error_page(&error)),
+        }
+    }
+
+    async fn username(&self, id: UserId) -> Option<String> {
+        self.server
+            .store()
+            .user(id)
+            .await
+            .ok()
+            .flatten()
+            .map(|user| user.username)
+    }
+
+    fn set_cookie(&self, response: &mut Response<Bytes>, session_id: &str) {
+        if let Ok(value) = HeaderValue::from_str(&self.cookies.set(session_id)) {
+            response.headers_mut().append(SET_COOKIE, value);
+        }
+    }
+
+    fn failure_response(
+        &self,
+        failure: AuthorizationFailure,
+        redirect_status: StatusCode,
+    ) -> Response<Bytes> {
+        match failure {
+            AuthorizationFailure::ErrorPage(error) => self.page_error(&error),
+            AuthorizationFailure::Redirect { location, .. } => redirect(redirect_status, &location),
+        }
+    }
+
+    fn page_error(&self, error: &OAuthError) -> Response<Bytes> {
+        let status = match error.code() {
+            ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        pages::error(status, error.code().as_str(), error.description())
+    }
+
+    fn store_error_page(&self, error: &StoreError) -> Response<Bytes> {
+        tracing::warn!(%error, "storage failed while serving the consent page");
+        self.page_error(&portcullis_server_core::store_failure(error))
+    }
+
+    async fn datasets(&self, request: &Request<Bytes>) -> Response<Bytes> {
+        let config = self.server.config();
+        let required = config.catalog.lookup("datasets:read").unwrap_or_default();
+        let metadata = resource_metadata_url(&config.issuer);
+        let token = match self
+            .server
+            .authenticate_bearer(request.headers(), ResourceId(0), required)
+            .await
+        {
+            Ok(token) => token,
+            Err(error) => {
+                return self
+                    .server
+                    .bearer_error_response(&error, required, &metadata);
+            }
+        };
+        let usage = self.rate_limiter.hit(token.grant, self.server.now());
+        let mut response = if usage.allowed {
+            json(StatusCode::OK, &self.datasets.list(token.user))
+        } else {
+            let mut response = json(
+                StatusCode::TOO_MANY_REQUESTS,
+                &serde_json::json!({"error": "rate_limited", "error_description": "the hourly request limit of this authorization is used up"}),
+            );
+            if let Ok(value) = HeaderValue::from_str(&usage.reset_in.to_string()) {
+                response.headers_mut().insert("retry-after", value);
+            }
+            response
+        };
+        usage.write_headers(response.headers_mut());
+        response
+    }
+}
+
+/// Returns the RFC 9728 metadata URL of the `/v1` API: the well-known path goes
+/// between the host and the resource path (RFC 9728 §3.1).
+pub fn resource_metadata_url(issuer: &str) -> String {
+    format!(
+        "{}/.well-known/oauth-protected-resource{}",
+        issuer.trim_end_matches('/'),
+        crate::profile::API_PATH
+    )
+}
+
+fn is_form(request: &Request<Bytes>) -> bool {
+    request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|media| {
+            media
+                .trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+}
+
+fn redirect(status: StatusCode, location: &str) -> Response<Bytes> {
+    let mut response = Response::new(Bytes::new());
+    *response.status_mut() = status;
+    match HeaderValue::from_str(location) {
+        Ok(value) => {
+            response.headers_mut().insert(LOCATION, value);
+            response.headers_mut().insert(
+                http::header::CACHE_CONTROL,
+                HeaderValue::from_static("no-store"),
+            );
+            response
+        }
+        Err(_) => pages::error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "the redirect URI cannot be sent",
+        ),
+    }
+}
+
+pub(crate) fn json(status: StatusCode, value: &impl serde::Serialize) -> Response<Bytes> {
+    let body = serde_json::to_vec(value).unwrap_or_default();
+    let mut response = Response::new(Bytes::from(body));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+fn method_not_allowed(allow: &'static str) -> Response<Bytes> {
+    let mut response = json(
+        StatusCode::METHOD_NOT_ALLOWED,
+        &serde_json::json!({"error": "invalid_request", "error_description": "the method is not allowed on this endpoint"}),
+    );
+    response
+        .headers_mut()
+        .insert(http::header::ALLOW, HeaderValue::from_static(allow));
+    response
+}
+
+fn not_found() -> Response<Bytes> {
+    json(
+        StatusCode::NOT_FOUND,
+        &serde_json::json!({"error": "not_found", "error_description": "no such endpoint"}),
+    )
+}
+
+fn home(issuer: &str) -> Response<Bytes> {
+    json(
+        StatusCode::OK,
+        &serde_json::json!({
+            "service": "portcullis FLTR example",
+            "issuer": issuer,
+            "authorization_endpoint": format!("{issuer}/oauth/authorize"),
+            "token_endpoint": format!("{issuer}/oauth/token"),
+        }),
+    )
+}
