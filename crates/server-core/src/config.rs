@@ -1,5 +1,9 @@
-use portcullis_grants::{MAX_CODE_LIFETIME, Resources};
-use portcullis_scopes::ScopeCatalog;
+use std::collections::HashMap;
+
+use portcullis_grants::{MAX_CODE_LIFETIME, ResourceId, Resources};
+use portcullis_scopes::{ScopeCatalog, ScopeSet};
+
+use crate::Endpoints;
 
 /// Policy and identity of one authorization server.
 ///
@@ -35,11 +39,20 @@ pub struct ServerConfig {
     pub refresh_token_lifetime: u64,
     /// Authorization code lifetime in seconds, at most 600.
     pub code_lifetime: u64,
+    /// Endpoint paths advertised in the authorization server metadata.
+    pub endpoints: Endpoints,
+    /// The `scopes_supported` of each resource's metadata (RFC 9728 §2); a
+    /// resource without an entry lists every registered scope.
+    pub resource_scopes: HashMap<ResourceId, ScopeSet>,
+    /// Whether a client may introspect tokens issued to other clients, as a
+    /// resource server does (RFC 7662 §2.1); `false` by default.
+    pub introspection_of_other_clients: bool,
 }
 
 impl ServerConfig {
     /// Creates a configuration with the defaults: 1 hour access tokens, 30 day
-    /// refresh tokens, 60 second codes and no token prefixes.
+    /// refresh tokens, 60 second codes, no token prefixes, the default
+    /// [`Endpoints`], and introspection limited to a client's own tokens.
     pub fn new(issuer: impl Into<String>, catalog: ScopeCatalog, resources: Resources) -> Self {
         Self {
             issuer: issuer.into(),
@@ -51,6 +64,9 @@ impl ServerConfig {
             access_token_lifetime: 3600,
             refresh_token_lifetime: 30 * 24 * 3600,
             code_lifetime: 60,
+            endpoints: Endpoints::default(),
+            resource_scopes: HashMap::new(),
+            introspection_of_other_clients: false,
         }
     }
 

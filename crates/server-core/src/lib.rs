@@ -57,10 +57,15 @@
 
 mod authorize;
 mod bearer;
+mod client_request;
 mod clock;
 mod config;
+mod introspect;
 mod memory;
+mod metadata;
+mod register;
 mod response;
+mod revoke;
 mod server;
 mod store;
 mod token;
@@ -73,6 +78,8 @@ pub use bearer::BearerError;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::ServerConfig;
 pub use memory::MemoryStore;
+pub use metadata::{Endpoints, authorization_server_metadata_url, protected_resource_metadata_url};
+pub use register::{MAX_CLIENT_NAME_CHARS, MAX_REDIRECT_URIS, MAX_REGISTRATION_BYTES};
 pub use response::{error_response, store_failure};
 pub use server::{AuthorizationServer, fill_random, generate_secret};
 pub use store::{

@@ -323,7 +323,7 @@ impl<S: Store, C: Clock> AuthorizationServer<S, C> {
     }
 }
 
-fn is_form(content_type: Option<&HeaderValue>) -> bool {
+pub(crate) fn is_form(content_type: Option<&HeaderValue>) -> bool {
     content_type
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.split(';').next())
