@@ -33,6 +33,9 @@ pub enum TokenError {
     /// The client is unknown, or its secret is missing or wrong.
     #[error("client authentication failed")]
     ClientAuthentication,
+    /// The client failed authentication too often recently and is locked out for a while.
+    #[error("client authentication is throttled after repeated failures")]
+    Throttled,
     /// The client may not use this grant type.
     #[error("client is not allowed this grant type")]
     UnauthorizedClient,
@@ -112,6 +115,9 @@ impl TokenError {
             ),
             Self::MalformedBasic => (InvalidClient, "the Basic credentials are malformed"),
             Self::ClientAuthentication => (InvalidClient, "client authentication failed"),
+            Self::Throttled => {
+                (ErrorCode::SlowDown, "too many failed client authentications, retry in a minute")
+            }
             Self::UnauthorizedClient => (
                 ErrorCode::UnauthorizedClient,
                 "the client is not allowed to use this grant type",

@@ -9,7 +9,7 @@ use portcullis_errors::{BasicChallenge, ErrorCode, OAuthError};
 use portcullis_grants::{Params, TokenError};
 
 use crate::response::{error_response, store_failure};
-use crate::token::{Failure, is_form};
+use crate::token::{Failure, add_retry_after, is_form};
 use crate::{AuthorizationServer, Clock, Store, StoreError};
 
 /// The cause of a rejected revocation or introspection request.
@@ -182,6 +182,7 @@ impl<S: Store, C: Clock> AuthorizationServer<S, C> {
         }
         let error = failure.to_oauth();
         let mut response = error_response(&error);
+        add_retry_after(&mut response, &error);
         let challenge = basic || matches!(failure, ClientRequestError::ConfidentialClientRequired);
         if challenge && error.code() == ErrorCode::InvalidClient {
             let value = BasicChallenge::new(&self.config.issuer).to_header_value();

@@ -47,6 +47,10 @@ pub struct ServerConfig {
     /// Whether a client may introspect tokens issued to other clients, as a
     /// resource server does (RFC 7662 §2.1); `false` by default.
     pub introspection_of_other_clients: bool,
+    /// Failed client authentications a registered client may make per minute
+    /// before the token, revocation and introspection endpoints answer 429
+    /// `slow_down` for the rest of that minute (OAuth 2.1 §2.4.1).
+    pub client_auth_failure_limit: u32,
 }
 
 impl ServerConfig {
@@ -67,6 +71,7 @@ impl ServerConfig {
             endpoints: Endpoints::default(),
             resource_scopes: HashMap::new(),
             introspection_of_other_clients: false,
+            client_auth_failure_limit: 20,
         }
     }
 

@@ -68,6 +68,7 @@ mod response;
 mod revoke;
 mod server;
 mod store;
+mod throttle;
 mod token;
 
 #[cfg(feature = "test-util")]

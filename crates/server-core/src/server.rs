@@ -2,6 +2,7 @@ use portcullis_errors::{ErrorCode, OAuthError};
 use portcullis_grants::{GrantId, SecretHash, Timestamp, encode_token_bytes};
 use rand_core::{OsRng, RngCore};
 
+use crate::throttle::AuthThrottle;
 use crate::{Clock, ServerConfig, Store, SystemClock};
 
 /// An OAuth 2.1 authorization server over a [`Store`] and a [`Clock`].
@@ -14,6 +15,7 @@ pub struct AuthorizationServer<S, C = SystemClock> {
     pub(crate) config: ServerConfig,
     pub(crate) store: S,
     pub(crate) clock: C,
+    pub(crate) throttle: AuthThrottle,
 }
 
 /// A freshly minted secret: the string handed to the client once, and its hash.
@@ -25,11 +27,8 @@ pub(crate) struct Minted {
 impl<S: Store, C: Clock> AuthorizationServer<S, C> {
     /// Creates a server.
     pub fn new(config: ServerConfig, store: S, clock: C) -> Self {
-        Self {
-            config,
-            store,
-            clock,
-        }
+        let throttle = AuthThrottle::new(config.client_auth_failure_limit);
+        Self { config, store, clock, throttle }
     }
 
     /// Returns the configuration.

@@ -138,8 +138,14 @@ impl<S: Store, C: Clock> AuthorizationServer<S, C> {
             tracing::debug!(client_id = %credentials.client_id, "unknown client");
             return Err(TokenError::ClientAuthentication.into());
         };
+        let now = self.clock.now();
+        if self.throttle.is_locked(&client.id, now) {
+            tracing::warn!(client_id = %client.id, "client authentication throttled after repeated failures");
+            return Err(TokenError::Throttled.into());
+        }
         if let Err(cause) = credentials.authenticate(&client) {
             tracing::warn!(client_id = %client.id, method = ?credentials.method, "client authentication failed");
+            self.throttle.record_failure(&client.id, now);
             return Err(cause.into());
         }
         Ok(client)
@@ -311,6 +317,7 @@ impl<S: Store, C: Clock> AuthorizationServer<S, C> {
             Failure::Internal(error) => error,
         };
         let mut response = error_response(&error);
+        add_retry_after(&mut response, &error);
         if basic && error.code() == ErrorCode::InvalidClient {
             // RFC 6749 §5.2: credentials sent in the Authorization header get a
             // 401 and a challenge for the same scheme.
@@ -320,6 +327,14 @@ impl<S: Store, C: Clock> AuthorizationServer<S, C> {
             }
         }
         response
+    }
+}
+
+/// Tells a throttled client when to retry (RFC 9110 §10.2.3).
+pub(crate) fn add_retry_after(response: &mut Response<Bytes>, error: &OAuthError) {
+    if error.code() == ErrorCode::SlowDown {
+        let seconds = crate::throttle::WINDOW_SECONDS;
+        response.headers_mut().insert(http::header::RETRY_AFTER, HeaderValue::from(seconds));
     }
 }
 
