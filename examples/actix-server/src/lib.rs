@@ -26,7 +26,7 @@ use std::sync::Arc;
 use actix_web::dev::ServerHandle;
 use actix_web::{HttpRequest, HttpResponse, HttpServer, web};
 use bytes::Bytes;
-use portcullis_fltr::{FltrApp, FltrStore, MAX_BODY_BYTES};
+use portcullis_fltr::{ClientAddr, FltrApp, FltrStore, MAX_BODY_BYTES};
 use portcullis_server_core::Clock;
 
 /// How long shutdown waits for open connections to finish, in seconds.
@@ -118,6 +118,9 @@ fn to_http1(request: &HttpRequest, body: Bytes) -> Option<http::Request<Bytes>> 
         .uri(request.uri().to_string());
     for (name, value) in request.headers() {
         builder = builder.header(name.as_str(), value.as_bytes());
+    }
+    if let Some(peer) = request.peer_addr() {
+        builder = builder.extension(ClientAddr(peer.ip()));
     }
     builder.body(body).ok()
 }

@@ -1,7 +1,7 @@
 //! `fltr-server-actix`: the FLTR example authorization server on actix-web.
 
 use clap::Parser;
-use portcullis_fltr::{Bootstrap, Settings, StartError, build_app, issuer_for, print_created};
+use portcullis_fltr::{Bootstrap, Settings, StartError, build_app_with, issuer_for, print_created};
 use portcullis_server_core::{MemoryStore, SystemClock};
 use tracing_subscriber::EnvFilter;
 
@@ -26,6 +26,7 @@ async fn run(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
     if settings.database != "memory" {
         return Err(StartError::Database(settings.database).into());
     }
+    let options = settings.app_options();
     let bootstrap = settings
         .bootstrap
         .as_deref()
@@ -34,8 +35,14 @@ async fn run(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
     let listener = std::net::TcpListener::bind(settings.listen)?;
     let addr = listener.local_addr()?;
     let issuer = issuer_for(settings.issuer.as_deref(), addr)?;
-    let (app, created) =
-        build_app(MemoryStore::new(), SystemClock, &issuer, bootstrap.as_ref()).await?;
+    let (app, created) = build_app_with(
+        MemoryStore::new(),
+        SystemClock,
+        &issuer,
+        bootstrap.as_ref(),
+        options,
+    )
+    .await?;
     print_created(&created);
     tracing::info!(%issuer, "listening on http://{addr}");
     // actix-web stops gracefully on SIGINT and SIGTERM.

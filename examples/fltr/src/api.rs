@@ -53,20 +53,26 @@ impl Datasets {
     }
 }
 
-/// A fixed-window request counter per grant, so refreshing a token does not
-/// reset the limit.
+/// A fixed-window request counter per key: per grant for the API, so refreshing
+/// a token does not reset the limit, and per source address for registration.
 ///
 /// NOTE: counters live in this process; replicas behind a load balancer each
 /// count separately.
-#[derive(Debug, Default)]
-pub(crate) struct RateLimiter {
-    windows: Mutex<HashMap<GrantId, (u64, u64)>>,
+#[derive(Debug)]
+pub(crate) struct FixedWindow<K> {
+    limit: u64,
+    window: u64,
+    windows: Mutex<HashMap<K, (u64, u64)>>,
 }
+
+/// The API's limiter: [`RATE_LIMIT_PER_HOUR`] per grant.
+pub(crate) type RateLimiter = FixedWindow<GrantId>;
 
 /// The counter state after one request.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Usage {
     pub(crate) allowed: bool,
+    pub(crate) limit: u64,
     pub(crate) remaining: u64,
     pub(crate) reset_at: u64,
     pub(crate) reset_in: u64,
@@ -74,11 +80,23 @@ pub(crate) struct Usage {
 
 impl RateLimiter {
     pub(crate) fn new() -> Self {
-        Self::default()
+        Self::with_limit(RATE_LIMIT_PER_HOUR, WINDOW)
+    }
+}
+
+impl<K: std::hash::Hash + Eq> FixedWindow<K> {
+    /// Allows `limit` hits per key in each window of `window` seconds.
+    pub(crate) fn with_limit(limit: u64, window: u64) -> Self {
+        Self {
+            limit,
+            window: window.max(1),
+            windows: Mutex::new(HashMap::new()),
+        }
     }
 
-    pub(crate) fn hit(&self, grant: GrantId, now: Timestamp) -> Usage {
-        let window_start = now.0 - now.0 % WINDOW;
+    /// Counts one hit of `key` and returns whether it is within the limit.
+    pub(crate) fn hit(&self, key: K, now: Timestamp) -> Usage {
+        let window_start = now.0 - now.0 % self.window;
         let mut windows = self
             .windows
             .lock()
@@ -86,18 +104,19 @@ impl RateLimiter {
         if windows.len() > 100_000 {
             windows.retain(|_, (start, _)| *start == window_start);
         }
-        let entry = windows.entry(grant).or_insert((window_start, 0));
+        let entry = windows.entry(key).or_insert((window_start, 0));
         if entry.0 != window_start {
             *entry = (window_start, 0);
         }
-        let allowed = entry.1 < RATE_LIMIT_PER_HOUR;
+        let allowed = entry.1 < self.limit;
         if allowed {
             entry.1 += 1;
         }
-        let reset_at = window_start + WINDOW;
+        let reset_at = window_start + self.window;
         Usage {
             allowed,
-            remaining: RATE_LIMIT_PER_HOUR - entry.1,
+            limit: self.limit,
+            remaining: self.limit - entry.1,
             reset_at,
             reset_in: reset_at - now.0,
         }
@@ -106,7 +125,7 @@ impl RateLimiter {
 
 impl Usage {
     pub(crate) fn write_headers(&self, headers: &mut HeaderMap) {
-        headers.insert("x-ratelimit-limit", HeaderValue::from(RATE_LIMIT_PER_HOUR));
+        headers.insert("x-ratelimit-limit", HeaderValue::from(self.limit));
         headers.insert("x-ratelimit-remaining", HeaderValue::from(self.remaining));
         headers.insert("x-ratelimit-reset", HeaderValue::from(self.reset_at));
     }

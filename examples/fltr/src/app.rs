@@ -1,18 +1,23 @@
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::header::{CONTENT_TYPE, LOCATION, SET_COOKIE};
+use http::header::{
+    ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN,
+    ACCESS_CONTROL_MAX_AGE, CONTENT_TYPE, LOCATION, SET_COOKIE,
+};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use portcullis_errors::{ErrorCode, OAuthError};
-use portcullis_grants::{ClientOrigin, Params, ResourceId, SecretHash, UserId};
+use portcullis_grants::{AccessToken, ClientOrigin, Params, ResourceId, SecretHash, UserId};
 use portcullis_server_core::{
     AccountStore, AuthorizationFailure, AuthorizationServer, Clock, PendingAuthorization, Session,
     Store, StoreError, generate_secret,
 };
 
-use crate::api::{Datasets, RateLimiter};
+use crate::api::{Datasets, FixedWindow, RateLimiter};
 use crate::pages::{self, ConsentPage};
 use crate::passwords::{decoy_hash, verify_password};
+use crate::profile::{API_RESOURCE, MCP_RESOURCE};
 use crate::session::{CookiePolicy, PENDING_LIFETIME, SESSION_LIFETIME, csrf_matches, csrf_token};
 
 /// Largest request body any FLTR endpoint reads, in bytes; larger bodies get 413.
@@ -28,6 +33,28 @@ pub struct FltrApp<S, C> {
     cookies: CookiePolicy,
     datasets: Datasets,
     rate_limiter: RateLimiter,
+    registrations: FixedWindow<IpAddr>,
+}
+
+/// The address of the peer that sent a request, which bindings put in the
+/// request's extensions; registration is rate-limited by it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientAddr(pub IpAddr);
+
+/// Policy of the FLTR app beyond the authorization server's own configuration.
+#[derive(Clone, Copy, Debug)]
+pub struct AppOptions {
+    /// Dynamic registrations one source address may make per minute (RFC 7591
+    /// leaves open registration to the server's abuse protection).
+    pub registrations_per_minute: u32,
+}
+
+impl Default for AppOptions {
+    fn default() -> Self {
+        Self {
+            registrations_per_minute: 20,
+        }
+    }
 }
 
 /// A store usable by the FLTR app: tokens and accounts in one place.
@@ -37,13 +64,15 @@ impl<T: Store + AccountStore + 'static> FltrStore for T {}
 
 impl<S: FltrStore, C: Clock> FltrApp<S, C> {
     /// Creates the app over an authorization server.
-    pub fn new(server: AuthorizationServer<S, C>) -> Self {
+    pub fn new(server: AuthorizationServer<S, C>, options: AppOptions) -> Self {
         let cookies = CookiePolicy::for_issuer(&server.config().issuer);
+        let registrations = u64::from(options.registrations_per_minute);
         Self {
             server,
             cookies,
             datasets: Datasets::new(),
             rate_limiter: RateLimiter::new(),
+            registrations: FixedWindow::with_limit(registrations, 60),
         }
     }
 
@@ -53,18 +82,73 @@ impl<S: FltrStore, C: Clock> FltrApp<S, C> {
     }
 
     /// Serves one request.
+    ///
+    /// Metadata, token, registration and revocation answers allow any origin
+    /// (CORS), for browser-based MCP clients; the authorization endpoint and its
+    /// page never do (RFC 9700 §2.6).
     pub async fn handle(self: &Arc<Self>, request: Request<Bytes>) -> Response<Bytes> {
         let path = request.uri().path();
-        match (request.method(), path) {
+        let cors = is_cors_endpoint(path);
+        if cors && request.method() == Method::OPTIONS {
+            return preflight();
+        }
+        let mut response = match (request.method(), path) {
             (&Method::GET, "/oauth/authorize") => self.authorize_get(&request).await,
             (&Method::POST, "/oauth/authorize") => self.authorize_post(&request).await,
             (_, "/oauth/authorize") => method_not_allowed("GET, POST"),
             (_, "/oauth/token") => self.server.token(&request).await,
+            (_, "/oauth/revoke") => self.server.revoke(&request).await,
+            (_, "/oauth/introspect") => {
+                self.server
+                    .introspect_with(&request, self.server.store())
+                    .await
+            }
+            (_, "/oauth/register") => self.register(&request).await,
+            (&Method::GET, "/.well-known/oauth-authorization-server") => self.server.metadata(),
+            (
+                &Method::GET,
+                "/.well-known/oauth-protected-resource"
+                | "/.well-known/oauth-protected-resource/v1",
+            ) => self.server.protected_resource_metadata(API_RESOURCE),
+            (&Method::GET, "/.well-known/oauth-protected-resource/mcp") => {
+                self.server.protected_resource_metadata(MCP_RESOURCE)
+            }
             (&Method::GET, "/v1/datasets") => self.datasets(&request).await,
             (_, "/v1/datasets") => method_not_allowed("GET"),
+            (&Method::POST, "/mcp") => self.mcp(&request).await,
+            (_, "/mcp") => method_not_allowed("POST"),
             (&Method::GET, "/") => home(&self.server.config().issuer),
             _ => not_found(),
+        };
+        if cors {
+            response
+                .headers_mut()
+                .insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
         }
+        response
+    }
+
+    /// Serves dynamic registration, rate-limited per source address.
+    async fn register(&self, request: &Request<Bytes>) -> Response<Bytes> {
+        if request.method() == Method::POST {
+            let addr = request
+                .extensions()
+                .get::<ClientAddr>()
+                .map_or(IpAddr::from([0, 0, 0, 0]), |addr| addr.0);
+            let usage = self.registrations.hit(addr, self.server.now());
+            if !usage.allowed {
+                tracing::warn!(%addr, "dynamic registration rate limit reached");
+                let mut response = json(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    &serde_json::json!({"error": "slow_down", "error_description": "too many registrations from this address, retry later"}),
+                );
+                response
+                    .headers_mut()
+                    .insert(http::header::RETRY_AFTER, HeaderValue::from(usage.reset_in));
+                return response;
+            }
+        }
+        self.server.register(request).await
     }
 
     async fn authorize_get(&self, request: &Request<Bytes>) -> Response<Bytes> {
@@ -379,21 +463,61 @@ impl<S: FltrStore, C: Clock> FltrApp<S, C> {
         self.page_error(&portcullis_server_core::store_failure(error))
     }
 
-    async fn datasets(&self, request: &Request<Bytes>) -> Response<Bytes> {
-        let config = self.server.config();
-        let required = config.catalog.lookup("datasets:read").unwrap_or_default();
-        let metadata = resource_metadata_url(&config.issuer);
-        let token = match self
+    /// Checks the bearer token of a request to one of the sample resources.
+    async fn bearer(
+        &self,
+        request: &Request<Bytes>,
+        resource: ResourceId,
+        scope: &str,
+    ) -> Result<AccessToken, Response<Bytes>> {
+        let required = self
             .server
-            .authenticate_bearer(request.headers(), ResourceId(0), required)
+            .config()
+            .catalog
+            .lookup(scope)
+            .unwrap_or_default();
+        match self
+            .server
+            .authenticate_bearer(request.headers(), resource, required)
             .await
         {
-            Ok(token) => token,
+            Ok(token) => Ok(token),
             Err(error) => {
-                return self
+                let metadata = self
                     .server
-                    .bearer_error_response(&error, required, &metadata);
+                    .resource_metadata_url(resource)
+                    .unwrap_or_default();
+                Err(self
+                    .server
+                    .bearer_error_response(&error, required, &metadata))
             }
+        }
+    }
+
+    /// Serves the sample MCP endpoint: it only proves that a token for `/mcp`
+    /// works there and a token for `/v1` does not.
+    async fn mcp(&self, request: &Request<Bytes>) -> Response<Bytes> {
+        if let Err(response) = self.bearer(request, MCP_RESOURCE, "mcp:query").await {
+            return response;
+        }
+        let id = serde_json::from_slice::<serde_json::Value>(request.body())
+            .ok()
+            .and_then(|value| value.get("id").cloned())
+            .unwrap_or(serde_json::Value::Null);
+        let server_info = serde_json::json!({
+            "name": "portcullis FLTR example",
+            "version": env!("CARGO_PKG_VERSION"),
+        });
+        json(
+            StatusCode::OK,
+            &serde_json::json!({"jsonrpc": "2.0", "id": id, "result": {"serverInfo": server_info}}),
+        )
+    }
+
+    async fn datasets(&self, request: &Request<Bytes>) -> Response<Bytes> {
+        let token = match self.bearer(request, API_RESOURCE, "datasets:read").await {
+            Ok(token) => token,
+            Err(response) => return response,
         };
         let usage = self.rate_limiter.hit(token.grant, self.server.now());
         let mut response = if usage.allowed {
@@ -421,6 +545,29 @@ pub fn resource_metadata_url(issuer: &str) -> String {
         issuer.trim_end_matches('/'),
         crate::profile::API_PATH
     )
+}
+
+fn is_cors_endpoint(path: &str) -> bool {
+    path.starts_with("/.well-known/")
+        || matches!(path, "/oauth/token" | "/oauth/register" | "/oauth/revoke")
+}
+
+/// Answers a CORS preflight (the Fetch standard's CORS protocol).
+fn preflight() -> Response<Bytes> {
+    let mut response = Response::new(Bytes::new());
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    let headers = response.headers_mut();
+    headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    headers.insert(
+        ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, POST, OPTIONS"),
+    );
+    headers.insert(
+        ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("authorization, content-type, mcp-protocol-version"),
+    );
+    headers.insert(ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("86400"));
+    response
 }
 
 fn is_form(request: &Request<Bytes>) -> bool {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use clap::Parser;
 use portcullis_server_core::{AuthorizationServer, Clock};
 
-use crate::app::{FltrApp, FltrStore};
+use crate::app::{AppOptions, FltrApp, FltrStore};
 use crate::bootstrap::{Bootstrap, BootstrapError, Created, apply};
 use crate::profile::server_config;
 
@@ -29,6 +29,18 @@ pub struct Settings {
     /// TOML file of users and OAuth apps to create at start, idempotently.
     #[arg(long, env = "PORTCULLIS_BOOTSTRAP")]
     pub bootstrap: Option<PathBuf>,
+    /// Dynamic client registrations one source address may make per minute.
+    #[arg(long, env = "PORTCULLIS_REGISTRATION_LIMIT", default_value_t = 20)]
+    pub registration_limit: u32,
+}
+
+impl Settings {
+    /// Returns the app options these settings choose.
+    pub fn app_options(&self) -> AppOptions {
+        AppOptions {
+            registrations_per_minute: self.registration_limit,
+        }
+    }
 }
 
 /// Why the server could not start.
@@ -84,6 +96,21 @@ pub async fn build_app<S: FltrStore, C: Clock>(
     issuer: &str,
     bootstrap: Option<&Bootstrap>,
 ) -> Result<(Arc<FltrApp<S, C>>, Vec<Created>), StartError> {
+    build_app_with(store, clock, issuer, bootstrap, AppOptions::default()).await
+}
+
+/// Builds the FLTR app as [`build_app`] does, with explicit [`AppOptions`].
+///
+/// # Errors
+///
+/// [`StartError`] for an invalid issuer or a failed bootstrap.
+pub async fn build_app_with<S: FltrStore, C: Clock>(
+    store: S,
+    clock: C,
+    issuer: &str,
+    bootstrap: Option<&Bootstrap>,
+    options: AppOptions,
+) -> Result<(Arc<FltrApp<S, C>>, Vec<Created>), StartError> {
     let config = server_config(issuer).map_err(|_| StartError::Issuer(issuer.to_owned()))?;
     let now = clock.now();
     let created = match bootstrap {
@@ -99,7 +126,7 @@ pub async fn build_app<S: FltrStore, C: Clock>(
         None => Vec::new(),
     };
     let server = AuthorizationServer::new(config, store, clock);
-    Ok((Arc::new(FltrApp::new(server)), created))
+    Ok((Arc::new(FltrApp::new(server, options)), created))
 }
 
 /// Prints created credentials to standard output, once, never to the log.

@@ -38,15 +38,15 @@ mod profile;
 mod session;
 
 pub use api::{Dataset, DatasetList, RATE_LIMIT_PER_HOUR};
-pub use app::{FltrApp, FltrStore, MAX_BODY_BYTES, resource_metadata_url};
+pub use app::{AppOptions, ClientAddr, FltrApp, FltrStore, MAX_BODY_BYTES, resource_metadata_url};
 pub use bootstrap::{
     Bootstrap, BootstrapApp, BootstrapError, BootstrapUser, Created, MIN_SECRET_CHARS,
     apply as apply_bootstrap,
 };
-pub use config::{Settings, StartError, build_app, issuer_for, print_created};
+pub use config::{Settings, StartError, build_app, build_app_with, issuer_for, print_created};
 pub use passwords::{HashError, hash_password, verify_password};
 pub use profile::{
-    ACCESS_TOKEN_LIFETIME, ACCESS_TOKEN_PREFIX, API_PATH, CODE_PREFIX, REFRESH_TOKEN_LIFETIME,
-    REFRESH_TOKEN_PREFIX, SCOPES, catalog, server_config,
+    ACCESS_TOKEN_LIFETIME, ACCESS_TOKEN_PREFIX, API_PATH, API_RESOURCE, CODE_PREFIX, MCP_PATH,
+    MCP_RESOURCE, REFRESH_TOKEN_LIFETIME, REFRESH_TOKEN_PREFIX, SCOPES, catalog, server_config,
 };
 pub use session::{PENDING_LIFETIME, SESSION_LIFETIME};

@@ -1,4 +1,4 @@
-use portcullis_grants::Resources;
+use portcullis_grants::{ResourceId, Resources};
 use portcullis_scopes::ScopeCatalog;
 use portcullis_server_core::ServerConfig;
 
@@ -28,6 +28,12 @@ pub const ACCESS_TOKEN_LIFETIME: u64 = 3600;
 pub const REFRESH_TOKEN_LIFETIME: u64 = 30 * 24 * 3600;
 /// Path of the sample API, the default resource of every token.
 pub const API_PATH: &str = "/v1";
+/// Path of the sample MCP endpoint, a second resource with its own audience.
+pub const MCP_PATH: &str = "/mcp";
+/// Resource id of the `/v1` API.
+pub const API_RESOURCE: ResourceId = ResourceId(0);
+/// Resource id of the `/mcp` endpoint.
+pub const MCP_RESOURCE: ResourceId = ResourceId(1);
 
 /// Builds the FLTR scope catalog.
 pub fn catalog() -> ScopeCatalog {
@@ -46,8 +52,20 @@ pub fn catalog() -> ScopeCatalog {
 /// Returns an error when `issuer` is not an absolute URI.
 pub fn server_config(issuer: &str) -> Result<ServerConfig, portcullis_grants::ResourceError> {
     let issuer = issuer.trim_end_matches('/');
-    let resources = Resources::new(&format!("{issuer}{API_PATH}"))?;
-    let mut config = ServerConfig::new(issuer, catalog(), resources);
+    let mut resources = Resources::new(&format!("{issuer}{API_PATH}"))?;
+    resources.add(&format!("{issuer}{MCP_PATH}"))?;
+    let catalog = catalog();
+    let mut config = ServerConfig::new(issuer, catalog.clone(), resources);
+    // Protected resource metadata lists the least each resource needs, since
+    // MCP clients request every listed scope when a challenge names none.
+    config.resource_scopes.insert(
+        API_RESOURCE,
+        catalog.lookup("datasets:read").unwrap_or_default(),
+    );
+    config.resource_scopes.insert(
+        MCP_RESOURCE,
+        catalog.lookup("mcp:query").unwrap_or_default(),
+    );
     config.access_token_prefix = ACCESS_TOKEN_PREFIX.into();
     config.refresh_token_prefix = REFRESH_TOKEN_PREFIX.into();
     config.code_prefix = CODE_PREFIX.into();

@@ -34,7 +34,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use portcullis_fltr::{FltrApp, FltrStore, MAX_BODY_BYTES};
+use portcullis_fltr::{ClientAddr, FltrApp, FltrStore, MAX_BODY_BYTES};
 use portcullis_server_core::Clock;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -107,7 +107,7 @@ pub async fn serve<S: FltrStore, C: Clock + 'static>(
         let app = Arc::clone(&app);
         let service = service_fn(move |request: Request<Incoming>| {
             let app = Arc::clone(&app);
-            async move { Ok::<_, Infallible>(handle(&app, request).await) }
+            async move { Ok::<_, Infallible>(handle(&app, request, peer).await) }
         });
         let connection = http1::Builder::new()
             .timer(TokioTimer::new())
@@ -132,8 +132,10 @@ pub async fn serve<S: FltrStore, C: Clock + 'static>(
 async fn handle<S: FltrStore, C: Clock + 'static>(
     app: &Arc<FltrApp<S, C>>,
     request: Request<Incoming>,
+    peer: SocketAddr,
 ) -> Response<Full<Bytes>> {
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
+    parts.extensions.insert(ClientAddr(peer.ip()));
     let declared = parts
         .headers
         .get(http::header::CONTENT_LENGTH)

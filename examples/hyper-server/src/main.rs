@@ -1,7 +1,7 @@
 //! `fltr-server-hyper`: the FLTR example authorization server on hyper.
 
 use clap::Parser;
-use portcullis_fltr::{Bootstrap, Settings, StartError, build_app, issuer_for, print_created};
+use portcullis_fltr::{Bootstrap, Settings, StartError, build_app_with, issuer_for, print_created};
 use portcullis_server_core::{MemoryStore, SystemClock};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
@@ -27,6 +27,7 @@ async fn run(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
     if settings.database != "memory" {
         return Err(StartError::Database(settings.database).into());
     }
+    let options = settings.app_options();
     let bootstrap = settings
         .bootstrap
         .as_deref()
@@ -35,8 +36,14 @@ async fn run(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
     let listener = TcpListener::bind(settings.listen).await?;
     let addr = listener.local_addr()?;
     let issuer = issuer_for(settings.issuer.as_deref(), addr)?;
-    let (app, created) =
-        build_app(MemoryStore::new(), SystemClock, &issuer, bootstrap.as_ref()).await?;
+    let (app, created) = build_app_with(
+        MemoryStore::new(),
+        SystemClock,
+        &issuer,
+        bootstrap.as_ref(),
+        options,
+    )
+    .await?;
     print_created(&created);
     tracing::info!(%issuer, "listening on http://{addr}");
     portcullis_hyper_server::serve(app, listener, shutdown_signal()).await;
