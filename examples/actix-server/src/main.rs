@@ -1,18 +1,28 @@
 //! `fltr-server-actix`: the FLTR example authorization server on actix-web.
 
+use std::sync::Arc;
+
 use clap::Parser;
-use portcullis_fltr::{Bootstrap, Settings, StartError, build_app_with, issuer_for, print_created};
-use portcullis_server_core::{MemoryStore, SystemClock};
-use tracing_subscriber::EnvFilter;
+use portcullis_fltr::{Binding, FltrApp, FltrStore, Settings};
+use portcullis_server_core::SystemClock;
+
+/// Serves on actix-web, which stops gracefully on SIGINT and SIGTERM.
+struct Actix;
+
+impl Binding for Actix {
+    async fn serve<S: FltrStore>(
+        &self,
+        app: Arc<FltrApp<S, SystemClock>>,
+        listener: std::net::TcpListener,
+    ) -> std::io::Result<()> {
+        portcullis_actix_server::server(app, listener, true)?.await
+    }
+}
 
 #[actix_web::main]
 async fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
-    match run(Settings::parse()).await {
+    portcullis_fltr::init_logging();
+    match portcullis_fltr::launch(Settings::parse(), Actix).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(%error, "the server failed");
@@ -20,33 +30,4 @@ async fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
-}
-
-async fn run(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
-    if settings.database != "memory" {
-        return Err(StartError::Database(settings.database).into());
-    }
-    let options = settings.app_options();
-    let bootstrap = settings
-        .bootstrap
-        .as_deref()
-        .map(Bootstrap::from_file)
-        .transpose()?;
-    let listener = std::net::TcpListener::bind(settings.listen)?;
-    let addr = listener.local_addr()?;
-    let issuer = issuer_for(settings.issuer.as_deref(), addr)?;
-    let (app, created) = build_app_with(
-        MemoryStore::new(),
-        SystemClock,
-        &issuer,
-        bootstrap.as_ref(),
-        options,
-    )
-    .await?;
-    print_created(&created);
-    tracing::info!(%issuer, "listening on http://{addr}");
-    // actix-web stops gracefully on SIGINT and SIGTERM.
-    portcullis_actix_server::server(app, listener, true)?.await?;
-    tracing::info!("stopped");
-    Ok(())
 }

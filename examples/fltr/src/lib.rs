@@ -32,6 +32,7 @@ mod api;
 mod app;
 mod bootstrap;
 mod config;
+mod launch;
 mod pages;
 mod passwords;
 mod profile;
@@ -44,6 +45,7 @@ pub use bootstrap::{
     apply as apply_bootstrap,
 };
 pub use config::{Settings, StartError, build_app, build_app_with, issuer_for, print_created};
+pub use launch::{Binding, Database, init_logging, launch, purge_expired, shutdown_signal};
 pub use passwords::{HashError, hash_password, verify_password};
 pub use profile::{
     ACCESS_TOKEN_LIFETIME, ACCESS_TOKEN_PREFIX, API_PATH, API_RESOURCE, CODE_PREFIX, MCP_PATH,
