@@ -23,8 +23,9 @@ pub struct Settings {
     /// Issuer identifier (RFC 8414), such as https://auth.example.com; defaults to http://LISTEN-ADDRESS.
     #[arg(long, env = "PORTCULLIS_ISSUER")]
     pub issuer: Option<String>,
-    /// Storage: `memory` (lost on exit).
-    #[arg(long, env = "PORTCULLIS_DATABASE", default_value = "memory")]
+    /// Storage: `sqlite:PATH` (created on first start), `postgres://USER@HOST/DB`
+    /// for several replicas, or `memory` (lost on exit).
+    #[arg(long, env = "PORTCULLIS_DATABASE", default_value = "sqlite:fltr.db")]
     pub database: String,
     /// TOML file of users and OAuth apps to create at start, idempotently.
     #[arg(long, env = "PORTCULLIS_BOOTSTRAP")]
@@ -51,8 +52,8 @@ pub enum StartError {
     #[error("invalid issuer {0:?}: use an absolute http or https URI without query or fragment")]
     Issuer(String),
     /// The database setting is not supported.
-    #[error("unsupported database {0:?}: use `memory`")]
-    Database(String),
+    #[error("unsupported --database value: use sqlite:PATH, postgres://USER@HOST/DB or memory")]
+    Database,
     /// Bootstrap failed.
     #[error(transparent)]
     Bootstrap(#[from] BootstrapError),

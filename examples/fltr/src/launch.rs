@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use portcullis_grants::Timestamp;
 use portcullis_server_core::{MemoryStore, Store, SystemClock};
+use portcullis_store_sql::SqlStore;
 
 use crate::app::{FltrApp, FltrStore};
 use crate::bootstrap::Bootstrap;
@@ -29,6 +30,9 @@ pub trait Binding {
 pub enum Database {
     /// In-process memory, lost on exit.
     Memory,
+    /// A SQLite file (`sqlite:PATH`, created on first start) or a PostgreSQL
+    /// server (`postgres://...`) shared by several replicas.
+    Sql(String),
 }
 
 impl Database {
@@ -38,9 +42,16 @@ impl Database {
     ///
     /// [`StartError::Database`] for an unsupported value.
     pub fn parse(value: &str) -> Result<Self, StartError> {
-        match value {
-            "memory" => Ok(Self::Memory),
-            other => Err(StartError::Database(other.to_owned())),
+        if value == "memory" {
+            Ok(Self::Memory)
+        } else if value.starts_with("sqlite:")
+            || value.starts_with("postgres://")
+            || value.starts_with("postgresql://")
+        {
+            Ok(Self::Sql(value.to_owned()))
+        } else {
+            // The value may hold a database password, so the error does not repeat it.
+            Err(StartError::Database)
         }
     }
 }
@@ -67,6 +78,10 @@ pub async fn launch<B: Binding>(
     let listener = std::net::TcpListener::bind(settings.listen)?;
     listener.set_nonblocking(true)?;
     match database {
+        Database::Sql(url) => {
+            let store = SqlStore::connect(&url).await?;
+            serve_store(store, &settings, bootstrap.as_ref(), listener, binding).await
+        }
         Database::Memory => {
             serve_store(
                 MemoryStore::new(),
@@ -177,6 +192,12 @@ mod tests {
     #[test]
     fn database_values() {
         assert_eq!(Database::parse("memory").unwrap(), Database::Memory);
+        let sqlite = Database::parse("sqlite:fltr.db").unwrap();
+        assert_eq!(sqlite, Database::Sql("sqlite:fltr.db".into()));
+        assert!(matches!(
+            Database::parse("postgres://u@h/db").unwrap(),
+            Database::Sql(_)
+        ));
         assert!(Database::parse("mysql://x").is_err());
     }
 }
