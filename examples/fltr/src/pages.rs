@@ -35,7 +35,7 @@ pub(crate) fn consent(page: &ConsentPage<'_>, status: StatusCode) -> Response<By
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>Authorize {client_name}</title><style>{STYLE}</style></head><body><main>\
          <h1>Authorize {client_name}</h1>\
-         <p class=\"client\">Client ID <code>{}</code> will be sent back to <strong>{}</strong>.</p>",
+         <p class=\"client\">Client ID <code>{}</code>. Your answer returns you to <strong>{}</strong>.</p>",
         escape(&page.client.id),
         escape(&redirect_host),
     );
@@ -92,7 +92,28 @@ pub(crate) fn consent(page: &ConsentPage<'_>, status: StatusCode) -> Response<By
         escape(page.request_id),
         escape(page.csrf),
     );
-    html_response(status, html)
+    let form_action = format!("'self' {}", form_target(page.redirect_uri));
+    html_response(status, html, &form_action)
+}
+
+/// Returns the CSP source that lets the consent form's 303 reach the client.
+///
+/// Browsers apply `form-action` to the redirects that follow a form
+/// submission too (Content Security Policy Level 3, `form-action`), so the
+/// redirect URI's origin, or its scheme for a private-use URI, must be allowed.
+fn form_target(redirect_uri: &str) -> String {
+    match url::Url::parse(redirect_uri) {
+        Ok(url) if url.host_str().is_some() => {
+            let origin = url.origin().ascii_serialization();
+            // An origin never contains the characters that end a CSP source.
+            origin
+                .chars()
+                .filter(|c| !c.is_whitespace() && *c != ';' && *c != ',')
+                .collect()
+        }
+        Ok(url) => format!("{}:", url.scheme()),
+        Err(_) => String::new(),
+    }
 }
 
 /// Renders the error page for errors that must not be redirected.
@@ -105,7 +126,7 @@ pub(crate) fn error(status: StatusCode, code: &str, description: &str) -> Respon
         escape(code),
         escape(description),
     );
-    html_response(status, html)
+    html_response(status, html, "'none'")
 }
 
 /// Renders a page saying the user denied access, for clients not trusted with a redirect.
@@ -115,10 +136,10 @@ pub(crate) fn denied() -> Response<Bytes> {
          <style>{STYLE}</style></head><body><main><h1>Access denied</h1>\
          <p>You denied the request. You can close this window.</p></main></body></html>"
     );
-    html_response(StatusCode::OK, html)
+    html_response(StatusCode::OK, html, "'none'")
 }
 
-fn html_response(status: StatusCode, html: String) -> Response<Bytes> {
+fn html_response(status: StatusCode, html: String, form_action: &str) -> Response<Bytes> {
     let mut response = Response::new(Bytes::from(html));
     *response.status_mut() = status;
     let headers = response.headers_mut();
@@ -129,10 +150,13 @@ fn html_response(status: StatusCode, html: String) -> Response<Bytes> {
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     // The page takes passwords and consent, so it must not be framed
     // (RFC 9700 §4.16) and leaks no referrer to the client.
-    headers.insert(
-        "content-security-policy",
-        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"),
+    let policy = format!(
+        "default-src 'none'; style-src 'unsafe-inline'; form-action {form_action}; \
+         frame-ancestors 'none'"
     );
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        headers.insert("content-security-policy", value);
+    }
     headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
     headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     headers.insert(
@@ -179,7 +203,7 @@ const STYLE: &str = "body{font-family:system-ui,sans-serif;background:#f5f5f7;ma
 main{max-width:28rem;margin:3rem auto;background:#fff;padding:2rem;border-radius:8px;\
 box-shadow:0 1px 4px rgba(0,0,0,.15)}h1{font-size:1.4rem}label{display:block;margin:.8rem 0}\
 input{display:block;width:100%;padding:.5rem;box-sizing:border-box}.buttons{display:flex;gap:1rem;\
-margin-top:1.2rem}button{flex:1;padding:.6rem;font-size:1rem}.warning{background:#fff4ce;\
+margin-top:1.2rem}button{flex:1;padding:.6rem;font-size:1rem}button[value=approve]{background:#0b5cad;color:#fff;border:0;border-radius:4px}.warning{background:#fff4ce;\
 padding:.6rem}.error{color:#a4262c}code{background:#eee;padding:0 .2rem}";
 
 #[cfg(test)]
@@ -205,5 +229,15 @@ mod tests {
         assert!(!body.contains("href"));
         assert!(!body.contains("http-equiv"));
         assert_eq!(response.headers()["x-frame-options"], "DENY");
+    }
+
+    #[test]
+    fn form_action_allows_the_redirect_origin() {
+        assert_eq!(
+            form_target("http://127.0.0.1:9/cb?x=1"),
+            "http://127.0.0.1:9"
+        );
+        assert_eq!(form_target("https://app.example/cb"), "https://app.example");
+        assert_eq!(form_target("com.example.app:/cb"), "com.example.app:");
     }
 }
