@@ -30,6 +30,10 @@ pub enum TokenError {
     /// The `Authorization` header is not valid Basic credentials.
     #[error("Authorization header is malformed")]
     MalformedBasic,
+    /// The request carries no client credentials at all, not even a `client_id`
+    /// (RFC 6749 §5.2 lists this under `invalid_client`).
+    #[error("no client credentials were sent")]
+    NoClientCredentials,
     /// The client is unknown, or its secret is missing or wrong.
     #[error("client authentication failed")]
     ClientAuthentication,
@@ -115,9 +119,14 @@ impl TokenError {
             ),
             Self::MalformedBasic => (InvalidClient, "the Basic credentials are malformed"),
             Self::ClientAuthentication => (InvalidClient, "client authentication failed"),
-            Self::Throttled => {
-                (ErrorCode::SlowDown, "too many failed client authentications, retry in a minute")
-            }
+            Self::NoClientCredentials => (
+                InvalidClient,
+                "client authentication is missing: send client_id, and client_secret if the client has one",
+            ),
+            Self::Throttled => (
+                ErrorCode::SlowDown,
+                "too many failed client authentications, retry in a minute",
+            ),
             Self::UnauthorizedClient => (
                 ErrorCode::UnauthorizedClient,
                 "the client is not allowed to use this grant type",
@@ -213,7 +222,7 @@ impl ClientCredentials {
     /// # Errors
     ///
     /// [`TokenError::SeveralAuthMethods`], [`TokenError::MalformedBasic`],
-    /// [`TokenError::Missing`] for no `client_id`, or [`TokenError::Repeated`].
+    /// [`TokenError::NoClientCredentials`] for no `client_id`, or [`TokenError::Repeated`].
     pub fn read(authorization: Option<&str>, form: &Params<'_>) -> Result<Self, TokenError> {
         let form_id = form
             .get("client_id")
@@ -241,7 +250,7 @@ impl ClientCredentials {
                 })
             }
             None => {
-                let client_id = form_id.ok_or(TokenError::Missing("client_id"))?.to_owned();
+                let client_id = form_id.ok_or(TokenError::NoClientCredentials)?.to_owned();
                 let secret = form_secret.map(str::to_owned);
                 let method = if secret.is_some() {
                     AuthMethod::Post

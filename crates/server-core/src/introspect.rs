@@ -135,7 +135,7 @@ impl<S: Store, C: Clock> AuthorizationServer<S, C> {
         let form = Params::parse(body).map_err(TokenError::from)?;
         let credentials = match ClientCredentials::read(authorization, &form) {
             Ok(credentials) if credentials.method != AuthMethod::None => credentials,
-            Ok(_) | Err(TokenError::Missing("client_id")) => {
+            Ok(_) | Err(TokenError::NoClientCredentials) => {
                 return Err(ClientRequestError::ConfidentialClientRequired);
             }
             Err(cause) => return Err(cause.into()),

@@ -761,9 +761,10 @@ async fn revocation_authenticates_like_token_endpoint() {
     let both = format!("{body}&client_secret={CONF_SECRET}");
     let response = revoke(&server, conf, &both).await;
     assert_eq!(error_code(&response), "invalid_request");
+    // RFC 6749 §5.2: a request with no client authentication at all is invalid_client.
     let response = revoke(&server, Auth::Nothing, &body).await;
-    assert_eq!(response.status(), 400);
-    assert_eq!(error_code(&response), "invalid_request");
+    assert_eq!(response.status(), 401);
+    assert_eq!(error_code(&response), "invalid_client");
 
     assert_eq!(refresh(&server, conf, &tokens.refresh).await.status(), 200);
     let tokens = issue(&server, "conf", conf, UserId(7), "").await;

@@ -1,0 +1,44 @@
+//! The end-to-end cases, one `async fn` per test, each taking a running server's [`Harness`].
+//!
+//! Every case panics with a message naming the failed check.
+//!
+//! [`Harness`]: crate::Harness
+
+mod authorize;
+mod bearer;
+mod flow;
+mod limits;
+mod logs;
+mod python;
+mod token;
+
+pub use authorize::{
+    consent_page_names_client_and_scopes, deny_redirects_access_denied,
+    expired_consent_form_is_rejected, forged_consent_form_is_rejected,
+    invalid_request_redirects_error_with_state, loopback_redirect_port_is_free,
+    mismatched_redirect_uri_shows_error_page, repeated_client_id_or_redirect_uri_shows_error_page,
+    sign_in_renews_session_and_consumes_form, unknown_client_shows_error_page,
+    wrong_password_shows_page_again,
+};
+pub use bearer::{
+    bearer_scheme_is_case_insensitive, bearer_without_scope_is_forbidden,
+    missing_bearer_gets_bare_challenge, query_access_token_is_ignored,
+    unknown_bearer_is_invalid_token,
+};
+pub use flow::{code_exchange_with_client_secret_basic, guide_flow_with_client_secret_post};
+pub use limits::{
+    overlong_parameter_value_is_invalid_request, oversized_authorize_query_shows_error_page,
+    oversized_token_body_gets_413, random_megabyte_body_is_rejected,
+};
+pub use logs::logs_contain_no_secrets;
+pub use python::python_guide_client_completes_flow;
+pub use token::{
+    access_token_expires_after_an_hour, basic_and_body_secret_is_invalid_request,
+    code_of_other_client_is_invalid_grant, code_replay_revokes_first_tokens,
+    expired_code_is_invalid_grant, failed_code_replay_revokes_nothing,
+    narrowed_refresh_keeps_grant_scope, other_redirect_uri_is_invalid_grant,
+    refresh_cannot_widen_scope, refresh_token_replay_revokes_grant,
+    repeated_token_parameter_is_invalid_request, token_endpoint_rejects_get,
+    unsupported_grant_types_are_rejected, wrong_basic_secret_gets_basic_challenge,
+    wrong_code_verifier_is_invalid_grant, wrong_secret_in_body_is_invalid_client,
+};
