@@ -93,12 +93,27 @@ impl Harness {
 /// `logs_contain_no_secrets` installs a [`LogRecorder`] on the test's thread
 /// before calling `$start`, so it records the server only when the server's
 /// tasks run on that thread, as on Tokio's default current-thread test runtime.
+/// A server with worker threads of its own uses `e2e_tests!(@cases $start, #[attribute])`,
+/// which leaves that one case out, and runs it with a process-wide recorder in
+/// a test binary of its own.
 #[macro_export]
 macro_rules! e2e_tests {
     ($start:path) => {
         $crate::e2e_tests!($start, #[tokio::test]);
     };
     ($start:path, #[$attribute:meta]) => {
+        $crate::e2e_tests!(@cases $start, #[$attribute]);
+
+        #[$attribute]
+        async fn logs_contain_no_secrets() {
+            let recorder = $crate::LogRecorder::new();
+            let _installed = recorder.install();
+            let (harness, server) = $start().await;
+            $crate::cases::logs_contain_no_secrets(&harness, &recorder).await;
+            drop(server);
+        }
+    };
+    (@cases $start:path, #[$attribute:meta]) => {
         $crate::e2e_tests!(@each $start, #[$attribute],
             guide_flow_with_client_secret_post,
             code_exchange_with_client_secret_basic,
@@ -140,15 +155,6 @@ macro_rules! e2e_tests {
             overlong_parameter_value_is_invalid_request,
             random_megabyte_body_is_rejected,
         );
-
-        #[$attribute]
-        async fn logs_contain_no_secrets() {
-            let recorder = $crate::LogRecorder::new();
-            let _installed = recorder.install();
-            let (harness, server) = $start().await;
-            $crate::cases::logs_contain_no_secrets(&harness, &recorder).await;
-            drop(server);
-        }
     };
     (@each $start:path, #[$attribute:meta], $($case:ident),+ $(,)?) => {
         $(
