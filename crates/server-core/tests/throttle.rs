@@ -28,7 +28,7 @@ fn token_request(client_id: &str, secret: &str) -> http::Request<Bytes> {
     http::Request::post("/oauth/token")
         .header("content-type", "application/x-www-form-urlencoded")
         .body(Bytes::from(body))
-        .unwrap()
+        .expect("the request is well-formed")
 }
 
 #[tokio::test]
