@@ -28,7 +28,12 @@ impl<S: Store, C: Clock> AuthorizationServer<S, C> {
     /// Creates a server.
     pub fn new(config: ServerConfig, store: S, clock: C) -> Self {
         let throttle = AuthThrottle::new(config.client_auth_failure_limit);
-        Self { config, store, clock, throttle }
+        Self {
+            config,
+            store,
+            clock,
+            throttle,
+        }
     }
 
     /// Returns the configuration.

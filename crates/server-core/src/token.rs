@@ -334,7 +334,9 @@ impl<S: Store, C: Clock> AuthorizationServer<S, C> {
 pub(crate) fn add_retry_after(response: &mut Response<Bytes>, error: &OAuthError) {
     if error.code() == ErrorCode::SlowDown {
         let seconds = crate::throttle::WINDOW_SECONDS;
-        response.headers_mut().insert(http::header::RETRY_AFTER, HeaderValue::from(seconds));
+        response
+            .headers_mut()
+            .insert(http::header::RETRY_AFTER, HeaderValue::from(seconds));
     }
 }
 

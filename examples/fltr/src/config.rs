@@ -20,7 +20,8 @@ pub struct Settings {
     /// Address and port to listen on; port 0 picks a free port.
     #[arg(long, env = "PORTCULLIS_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
-    /// Issuer identifier (RFC 8414), such as https://auth.example.com; defaults to http://LISTEN-ADDRESS.
+    /// Issuer identifier (RFC 8414), such as `https://auth.example.com`; defaults to
+    /// `http://` followed by the bound address.
     #[arg(long, env = "PORTCULLIS_ISSUER")]
     pub issuer: Option<String>,
     /// Storage: `sqlite:PATH` (created on first start), `postgres://USER@HOST/DB`
