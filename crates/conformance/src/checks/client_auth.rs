@@ -256,9 +256,15 @@ fn brute_force_throttled(ctx: &mut Ctx<'_>) -> Verdict {
     }
     let client = ctx.require_secret()?;
     let bogus_code = random_string(32);
+    let verifier = random_string(32);
+    // The request is complete apart from the secret. A server may check the
+    // grant parameters before it authenticates the client, so a request that
+    // lacks one would never test a secret.
     let params = [
         ("grant_type", "authorization_code"),
         ("code", bogus_code.as_str()),
+        ("redirect_uri", client.redirect_uri.as_str()),
+        ("code_verifier", verifier.as_str()),
     ];
     let mut last = None;
     for _ in 0..BRUTE_FORCE_ATTEMPTS {

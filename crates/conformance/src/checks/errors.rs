@@ -50,9 +50,16 @@ fn trigger_token_errors(ctx: &mut Ctx<'_>) -> Result<Vec<HttpResponse>, Outcome>
             id: ctx.main.id.clone(),
             secret: format!("wrong-{}", random_string(12)),
         };
+        // Complete apart from the secret, so the server gets as far as
+        // authenticating the client and returns invalid_client.
         responses.push(ctx.token_request(
             &wrong,
-            &[("grant_type", "authorization_code"), ("code", &code)],
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", &redirect_uri),
+                ("code_verifier", &verifier),
+            ],
         )?);
     }
     Ok(responses)
