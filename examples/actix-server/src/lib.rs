@@ -26,9 +26,12 @@ use std::sync::Arc;
 use actix_web::dev::ServerHandle;
 use actix_web::{HttpRequest, HttpResponse, HttpServer, web};
 use bytes::Bytes;
-use portcullis_fltr::{ClientAddr, FltrApp, FltrStore, MAX_BODY_BYTES};
+use futures_util::StreamExt;
+use portcullis_fltr::{BodyCollector, ClientAddr, FltrApp, FltrStore, too_large};
 use portcullis_server_core::Clock;
 
+/// How long a client may pause while sending its request body.
+const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// How long shutdown waits for open connections to finish, in seconds.
 const DRAIN_SECONDS: u64 = 10;
 
@@ -67,12 +70,12 @@ pub fn server<S: FltrStore, C: Clock + 'static>(
 ) -> std::io::Result<actix_web::dev::Server> {
     let server = HttpServer::new(move || {
         let app = Arc::clone(&app);
-        actix_web::App::new()
-            .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
-            .default_service(web::to(move |request: HttpRequest, body: Bytes| {
+        actix_web::App::new().default_service(web::to(
+            move |request: HttpRequest, body: web::Payload| {
                 let app = Arc::clone(&app);
                 async move { handle(&app, &request, body).await }
-            }))
+            },
+        ))
     })
     .shutdown_timeout(DRAIN_SECONDS)
     .listen(listener)?;
@@ -103,12 +106,56 @@ pub fn spawn<S: FltrStore, C: Clock + 'static>(
 async fn handle<S: FltrStore, C: Clock + 'static>(
     app: &Arc<FltrApp<S, C>>,
     request: &HttpRequest,
-    body: Bytes,
+    payload: web::Payload,
 ) -> HttpResponse {
+    let body = match read_body(request, payload).await {
+        Ok(body) => body,
+        Err(response) => return from_http1(response),
+    };
     let Some(converted) = to_http1(request, body) else {
         return HttpResponse::BadRequest().body("the request could not be read");
     };
     from_http1(app.handle(converted).await)
+}
+
+/// Reads the body under the FLTR size limit, draining a bounded oversized body
+/// so the client reads the 413 rather than a connection reset.
+async fn read_body(
+    request: &HttpRequest,
+    mut payload: web::Payload,
+) -> Result<Bytes, http::Response<Bytes>> {
+    let declared = request
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    let mut collector = BodyCollector::new(declared).map_err(|_| too_large())?;
+    loop {
+        match tokio::time::timeout(BODY_TIMEOUT, payload.next()).await {
+            Ok(Some(Ok(chunk))) => {
+                if !collector.push(&chunk) {
+                    break;
+                }
+            }
+            Ok(None) => break,
+            Ok(Some(Err(error))) => {
+                tracing::debug!(%error, "reading the request body failed");
+                return Err(bad_body());
+            }
+            Err(_) => {
+                tracing::debug!("the request body timed out");
+                return Err(bad_body());
+            }
+        }
+    }
+    collector.finish().map_err(|_| too_large())
+}
+
+fn bad_body() -> http::Response<Bytes> {
+    let mut response =
+        http::Response::new(Bytes::from_static(b"the request body could not be read"));
+    *response.status_mut() = http::StatusCode::BAD_REQUEST;
+    response
 }
 
 /// Converts an actix-web request (`http` 0.2) into an `http` 1 request.

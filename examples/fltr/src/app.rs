@@ -153,7 +153,10 @@ impl<S: FltrStore, C: Clock> FltrApp<S, C> {
 
     async fn authorize_get(&self, request: &Request<Bytes>) -> Response<Bytes> {
         let query = request.uri().query().unwrap_or("").as_bytes();
-        let session = self.current_session(request).await;
+        let session = match self.current_session(request).await {
+            Ok(session) => session,
+            Err(error) => return self.store_error_page(&error),
+        };
         let user = session.as_ref().and_then(|(_, session)| session.user);
         let prompt = match self.server.authorize(query, user).await {
             Ok(prompt) => prompt,
@@ -231,7 +234,11 @@ impl<S: FltrStore, C: Clock> FltrApp<S, C> {
                 "the form is missing request_id or csrf",
             );
         };
-        let Some((session_id, session)) = self.current_session(request).await else {
+        let session = match self.current_session(request).await {
+            Ok(session) => session,
+            Err(error) => return self.store_error_page(&error),
+        };
+        let Some((session_id, session)) = session else {
             return pages::error(
                 StatusCode::BAD_REQUEST,
                 "invalid_request",
@@ -392,15 +399,21 @@ impl<S: FltrStore, C: Clock> FltrApp<S, C> {
         Ok(user.filter(|_| verified).map(|user| user.id))
     }
 
-    async fn current_session(&self, request: &Request<Bytes>) -> Option<(String, Session)> {
-        let id = self.cookies.read(request.headers())?;
+    /// Returns the session id and session of the request's cookie, or `None`
+    /// when there is no cookie or its session is unknown or expired.
+    async fn current_session(
+        &self,
+        request: &Request<Bytes>,
+    ) -> Result<Option<(String, Session)>, StoreError> {
+        let Some(id) = self.cookies.read(request.headers()) else {
+            return Ok(None);
+        };
         let session = self
             .server
             .store()
             .session(SecretHash::of(id), self.server.now())
-            .await
-            .ok()??;
-        Some((id.to_owned(), session))
+            .await?;
+        Ok(session.map(|session| (id.to_owned(), session)))
     }
 
     async fn new_session(&self, user: Option<UserId>) -> Result<String, Response<Bytes>> {

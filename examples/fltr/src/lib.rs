@@ -30,6 +30,7 @@
 
 mod api;
 mod app;
+mod body;
 mod bootstrap;
 mod config;
 mod launch;
@@ -40,6 +41,7 @@ mod session;
 
 pub use api::{Dataset, DatasetList, RATE_LIMIT_PER_HOUR};
 pub use app::{AppOptions, ClientAddr, FltrApp, FltrStore, MAX_BODY_BYTES, resource_metadata_url};
+pub use body::{BodyCollector, BodyTooLarge, MAX_DRAINED_BYTES, too_large};
 pub use bootstrap::{
     Bootstrap, BootstrapApp, BootstrapError, BootstrapUser, Created, MIN_SECRET_CHARS,
     apply as apply_bootstrap,

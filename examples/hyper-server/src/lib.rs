@@ -27,14 +27,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderValue, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use portcullis_fltr::{ClientAddr, FltrApp, FltrStore, MAX_BODY_BYTES};
+use portcullis_fltr::{BodyCollector, ClientAddr, FltrApp, FltrStore, too_large};
 use portcullis_server_core::Clock;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -42,6 +42,8 @@ use tokio::task::JoinHandle;
 
 /// How long a client may take to send its request headers.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a client may pause while sending its request body.
+const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long shutdown waits for open connections to finish.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -141,40 +143,42 @@ async fn handle<S: FltrStore, C: Clock + 'static>(
         .get(http::header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
-        return too_large();
-    }
-    let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(error) if error.is::<http_body_util::LengthLimitError>() => return too_large(),
-        Err(error) => {
-            tracing::debug!(%error, "reading the request body failed");
-            return plain(
-                StatusCode::BAD_REQUEST,
-                "the request body could not be read",
-            );
-        }
+    let body = match read_body(body, declared).await {
+        Ok(body) => body,
+        Err(response) => return response.map(Full::new),
     };
     let response = app.handle(Request::from_parts(parts, body)).await;
     response.map(Full::new)
 }
 
-fn too_large() -> Response<Full<Bytes>> {
-    let body = r#"{"error":"invalid_request","error_description":"the request body is too large"}"#;
-    let mut response = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
-    *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
-    response.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response
-        .headers_mut()
-        .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
-    response
+/// Reads the body under the FLTR size limit, draining a bounded oversized body
+/// so the client reads the 413 rather than a connection reset.
+async fn read_body(mut body: Incoming, declared: Option<u64>) -> Result<Bytes, Response<Bytes>> {
+    let mut collector = BodyCollector::new(declared).map_err(|_| too_large())?;
+    loop {
+        let frame = match tokio::time::timeout(BODY_TIMEOUT, body.frame()).await {
+            Ok(Some(Ok(frame))) => frame,
+            Ok(None) => break,
+            Ok(Some(Err(error))) => {
+                tracing::debug!(%error, "reading the request body failed");
+                return Err(bad_body());
+            }
+            Err(_) => {
+                tracing::debug!("the request body timed out");
+                return Err(bad_body());
+            }
+        };
+        if let Ok(data) = frame.into_data() {
+            if !collector.push(&data) {
+                break;
+            }
+        }
+    }
+    collector.finish().map_err(|_| too_large())
 }
 
-fn plain(status: StatusCode, message: &'static str) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from_static(message.as_bytes())));
-    *response.status_mut() = status;
+fn bad_body() -> Response<Bytes> {
+    let mut response = Response::new(Bytes::from_static(b"the request body could not be read"));
+    *response.status_mut() = StatusCode::BAD_REQUEST;
     response
 }
