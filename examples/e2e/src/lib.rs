@@ -26,11 +26,15 @@ use portcullis_server_core::ManualClock;
 
 pub mod browser;
 pub mod cases;
+pub mod challenge;
+pub mod client_requests;
 pub mod fixture;
 pub mod http;
 pub mod logs;
 pub mod oauth;
 pub mod pkce;
+pub mod registration;
+pub mod resource;
 
 pub use browser::{Browser, ConsentForm, Decision};
 pub use fixture::{ALICE, DESKTOP_APP, REPORTING_APP, START_TIME, WEB_APP, bootstrap};
@@ -154,6 +158,30 @@ macro_rules! e2e_tests {
             oversized_authorize_query_shows_error_page,
             overlong_parameter_value_is_invalid_request,
             random_megabyte_body_is_rejected,
+            server_metadata_lists_capabilities,
+            cors_allows_discovery_not_authorize,
+            resource_metadata_names_each_resource,
+            challenges_link_resource_metadata,
+            public_client_registration,
+            confidential_client_registration,
+            registration_ignores_unknown_fields,
+            invalid_redirect_uris_are_rejected,
+            invalid_client_metadata_is_rejected,
+            registration_is_rate_limited,
+            dynamic_client_errors_stay_on_server,
+            mcp_client_flow_with_resource,
+            invalid_resource_is_invalid_target,
+            token_resource_must_match_grant,
+            non_canonical_resource_is_accepted,
+            revoked_access_token_stops_working,
+            wrong_token_type_hint_still_revokes,
+            unknown_token_revocation_succeeds,
+            confidential_revocation_needs_secret,
+            other_client_cannot_revoke,
+            introspection_requires_client_auth,
+            active_token_is_described,
+            inactive_tokens_reveal_nothing,
+            other_clients_token_is_inactive,
         );
     };
     (@each $start:path, #[$attribute:meta], $($case:ident),+ $(,)?) => {

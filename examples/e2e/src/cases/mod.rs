@@ -7,9 +7,16 @@
 mod authorize;
 mod bearer;
 mod flow;
+mod introspection;
 mod limits;
 mod logs;
+mod mcp;
+mod metadata;
 mod python;
+mod registration;
+mod resource_indicators;
+mod resource_metadata;
+mod revocation;
 mod token;
 
 pub use authorize::{
@@ -26,12 +33,35 @@ pub use bearer::{
     unknown_bearer_is_invalid_token,
 };
 pub use flow::{code_exchange_with_client_secret_basic, guide_flow_with_client_secret_post};
+pub use introspection::{
+    active_token_is_described, inactive_tokens_reveal_nothing, introspection_requires_client_auth,
+    other_clients_token_is_inactive,
+};
 pub use limits::{
     overlong_parameter_value_is_invalid_request, oversized_authorize_query_shows_error_page,
     oversized_token_body_gets_413, random_megabyte_body_is_rejected,
 };
 pub use logs::logs_contain_no_secrets;
+pub use mcp::mcp_client_flow_with_resource;
+pub use metadata::{cors_allows_discovery_not_authorize, server_metadata_lists_capabilities};
 pub use python::python_guide_client_completes_flow;
+pub use registration::{
+    confidential_client_registration, dynamic_client_errors_stay_on_server,
+    invalid_client_metadata_is_rejected, invalid_redirect_uris_are_rejected,
+    public_client_registration, registration_ignores_unknown_fields, registration_is_rate_limited,
+};
+pub use resource_indicators::{
+    invalid_resource_is_invalid_target, non_canonical_resource_is_accepted,
+    token_resource_must_match_grant,
+};
+pub use resource_metadata::{
+    challenges_link_resource_metadata, resource_metadata_names_each_resource,
+};
+pub use revocation::{
+    confidential_revocation_needs_secret, other_client_cannot_revoke,
+    revoked_access_token_stops_working, unknown_token_revocation_succeeds,
+    wrong_token_type_hint_still_revokes,
+};
 pub use token::{
     access_token_expires_after_an_hour, basic_and_body_secret_is_invalid_request,
     code_of_other_client_is_invalid_grant, code_replay_revokes_first_tokens,
