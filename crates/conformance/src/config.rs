@@ -102,6 +102,52 @@ pub struct Config {
     #[arg(long, env = "PORTCULLIS_CONFORMANCE_RESOURCE_SCOPE", default_value = DEFAULT_RESOURCE_SCOPE)]
     pub resource_scope: String,
 
+    /// HTTP method of the requests to --resource-url.
+    #[arg(long, default_value = "GET", value_name = "METHOD")]
+    pub resource_method: String,
+
+    /// Body of the requests to --resource-url, sent as application/json.
+    #[arg(long, value_name = "JSON")]
+    pub resource_body: Option<String>,
+
+    /// Resource identifier of --resource-url (RFC 9728 §1.2), such as
+    /// http://127.0.0.1:8080/v1. When given, every authorization request sends
+    /// it as the resource parameter (RFC 8707), as MCP clients do. By default
+    /// it is taken from the well-known resource_metadata URL in the resource's
+    /// 401 challenge, else from the resource URL's origin and first path segment.
+    #[arg(long, env = "PORTCULLIS_CONFORMANCE_RESOURCE", value_name = "URI")]
+    pub resource: Option<String>,
+
+    /// URL of a second protected resource with its own audience, for the
+    /// audience restriction checks, which are skipped without it.
+    #[arg(
+        long,
+        env = "PORTCULLIS_CONFORMANCE_OTHER_RESOURCE_URL",
+        value_name = "URL"
+    )]
+    pub other_resource_url: Option<String>,
+
+    /// Resource identifier of --other-resource-url, derived like --resource when absent.
+    #[arg(
+        long,
+        env = "PORTCULLIS_CONFORMANCE_OTHER_RESOURCE",
+        value_name = "URI"
+    )]
+    pub other_resource: Option<String>,
+
+    /// Scope that --other-resource-url requires. By default it is the scope its
+    /// 401 challenge names, else the scope requested for the first resource.
+    #[arg(long, env = "PORTCULLIS_CONFORMANCE_OTHER_RESOURCE_SCOPE")]
+    pub other_resource_scope: Option<String>,
+
+    /// HTTP method of the requests to --other-resource-url.
+    #[arg(long, default_value = "GET", value_name = "METHOD")]
+    pub other_resource_method: String,
+
+    /// Body of the requests to --other-resource-url, sent as application/json.
+    #[arg(long, value_name = "JSON")]
+    pub other_resource_body: Option<String>,
+
     /// Authorization endpoint path under the issuer, or an absolute URL; used
     /// instead of the metadata value. Without metadata the default is /oauth/authorize.
     #[arg(long, value_name = "PATH")]
@@ -162,6 +208,17 @@ pub struct Config {
     #[arg(long, value_name = "SECONDS")]
     pub code_lifetime: Option<u64>,
 
+    /// The `id` of the element that marks a dynamically registered client as
+    /// unverified on the consent page. The marker check is skipped without it.
+    #[arg(long, value_name = "ID")]
+    pub unverified_marker_id: Option<String>,
+
+    /// Dynamic registrations the server allows per source address in its rate
+    /// limit window (at most 59): the kit sends one more and expects 429. It runs
+    /// last, because the server then refuses registrations until the window ends.
+    #[arg(long, value_name = "N")]
+    pub registration_limit: Option<u32>,
+
     /// Send 50 wrong client secrets to check throttling. This may lock the test
     /// client out for a while, so it runs last and only when asked for.
     #[arg(long)]
@@ -195,6 +252,14 @@ impl Config {
             public_redirect_uri: None,
             resource_url: None,
             resource_scope: DEFAULT_RESOURCE_SCOPE.to_owned(),
+            resource_method: "GET".to_owned(),
+            resource_body: None,
+            resource: None,
+            other_resource_url: None,
+            other_resource: None,
+            other_resource_scope: None,
+            other_resource_method: "GET".to_owned(),
+            other_resource_body: None,
             authorize_path: None,
             token_path: None,
             revoke_path: None,
@@ -209,6 +274,8 @@ impl Config {
             require_https: false,
             single_redirect_uri: false,
             code_lifetime: None,
+            unverified_marker_id: None,
+            registration_limit: None,
             brute_force: false,
             timeout: DEFAULT_TIMEOUT_SECS,
         }

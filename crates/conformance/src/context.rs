@@ -141,6 +141,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) main: Client,
     public: Lazy<Client>,
     resource: Lazy<String>,
+    /// Protected resources discovered so far.
+    pub(crate) sites: crate::protected::SiteCache,
 }
 
 impl<'a> Ctx<'a> {
@@ -171,6 +173,7 @@ impl<'a> Ctx<'a> {
             },
             public: None,
             resource: None,
+            sites: crate::protected::SiteCache::default(),
         };
         ctx.main.method = if ctx.main.secret.is_none() {
             AuthMethod::None
@@ -327,7 +330,7 @@ impl<'a> Ctx<'a> {
                 self.config.resource_url.clone().unwrap_or_else(|| {
                     crate::discovery::join_issuer(self.issuer(), "/v1/datasets")
                 });
-            let result = match self.http.send(HttpRequest::get(url.clone())) {
+            let result = match self.http.send(self.resource_target(url.clone()).request()) {
                 Ok(response) if response.status == 404 => Err(format!(
                     "the protected resource {url} answered 404; pass --resource-url"
                 )),
@@ -346,14 +349,15 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// Calls the protected resource with `Authorization: <scheme> <token>`.
+    /// Calls the protected resource at `url` with the configured method and
+    /// body and `Authorization: <scheme> <token>`.
     pub(crate) fn call_resource(
         &self,
         url: &str,
         scheme: &str,
         token: &str,
     ) -> Result<HttpResponse, FlowError> {
-        self.send(HttpRequest::get(url).header("authorization", &format!("{scheme} {token}")))
+        self.send(self.resource_target(url).with_token(scheme, token))
     }
 
     /// Returns whether the `(host, port)` of `url` is one the authorization

@@ -87,6 +87,9 @@ pub(crate) enum Decision {
     Deny,
     /// Stop at the first response without submitting anything.
     Look,
+    /// Sign in where a form has the password control, then stop at the first
+    /// form with the decision control without submitting it.
+    SignIn,
 }
 
 /// End point of an authorization request.
@@ -235,7 +238,8 @@ pub(crate) struct Tokens {
 
 impl Ctx<'_> {
     /// Builds the standard authorization request for a client: code flow,
-    /// its redirect URI, the configured scope, a random state and an S256 challenge.
+    /// its redirect URI, the configured scope, the `--resource` identifier
+    /// when one is given, a random state and an S256 challenge.
     pub(crate) fn authz_request(&self, client: &Client) -> AuthzRequest {
         let pkce = Pkce::generate();
         let mut request = AuthzRequest {
@@ -249,6 +253,11 @@ impl Ctx<'_> {
             .set("redirect_uri", &client.redirect_uri);
         if let Some(scope) = self.config.requested_scope() {
             request.set("scope", scope);
+        }
+        // MCP clients send the resource on every authorization request, so the
+        // tokens work at a resource that is not the server's default audience.
+        if let Some(resource) = &self.config.resource {
+            request.set("resource", resource);
         }
         request.set("state", &random_string(16)).set_pkce(&pkce);
         request
@@ -276,8 +285,19 @@ impl Ctx<'_> {
         decision: Decision,
     ) -> Result<AuthzTrace, FlowError> {
         let mut jar = CookieJar::default();
+        self.authorize_in(&mut jar, request, decision)
+    }
+
+    /// Like [`Ctx::authorize`], but in the browser session whose cookies `jar`
+    /// contains, so a later request can show whether the server remembers it.
+    pub(crate) fn authorize_in(
+        &mut self,
+        jar: &mut CookieJar,
+        request: &AuthzRequest,
+        decision: Decision,
+    ) -> Result<AuthzTrace, FlowError> {
         let get = HttpRequest::get(self.authz_url(request));
-        let mut response = self.http.send_with_jar(&mut jar, get)?;
+        let mut response = self.http.send_with_jar(jar, get)?;
         let target = Url::parse(&request.target).ok();
         let mut submissions = Vec::new();
         let mut sent_password = false;
@@ -290,7 +310,7 @@ impl Ctx<'_> {
                     Hop::Follow(location) => {
                         hops += 1;
                         let get = HttpRequest::get(location.as_str());
-                        response = self.http.send_with_jar(&mut jar, get)?;
+                        response = self.http.send_with_jar(jar, get)?;
                         continue;
                     }
                 }
@@ -301,15 +321,18 @@ impl Ctx<'_> {
             let Some(form) = self.sign_in_form(&response) else {
                 break Landing::Page;
             };
+            if decision == Decision::SignIn && form.has_control(&self.config.decision_field) {
+                break Landing::Page;
+            }
             let asks_password = form.has_control(&self.config.password_field);
             check_form_progress(&response, sent_password && asks_password, submissions.len())?;
             sent_password |= asks_password;
             let submit = self.fill_form(&form, &response, decision)?;
-            response = self.http.send_with_jar(&mut jar, submit)?;
+            response = self.http.send_with_jar(jar, submit)?;
             submissions.push(response.status);
         };
 
-        self.learn_flow_secrets(&jar, &landing);
+        self.learn_flow_secrets(jar, &landing);
         Ok(AuthzTrace {
             submissions,
             last: response,
@@ -422,10 +445,14 @@ impl Ctx<'_> {
             }
         }
         let value = match decision {
-            Decision::Deny => &config.deny_value,
-            Decision::Approve | Decision::Look => &config.approve_value,
+            Decision::Deny => Some(&config.deny_value),
+            Decision::Approve | Decision::Look => Some(&config.approve_value),
+            // Only a sign-in form without the decision control gets here.
+            Decision::SignIn => None,
         };
-        pairs.push((config.decision_field.clone(), value.clone()));
+        if let Some(value) = value {
+            pairs.push((config.decision_field.clone(), value.clone()));
+        }
         let borrowed: Vec<(&str, &str)> = pairs
             .iter()
             .map(|(n, v)| (n.as_str(), v.as_str()))
@@ -441,9 +468,17 @@ impl Ctx<'_> {
     ) -> Result<Issued, FlowError> {
         let trace = self.authorize(request, Decision::Approve)?;
         let Some(code) = trace.param("code").map(str::to_owned) else {
+            let hint = match (trace.param("error"), &self.config.resource) {
+                (Some("invalid_target"), Some(resource))
+                    if request.get("resource") == Some(resource.as_str()) =>
+                {
+                    format!("; the server does not serve --resource {resource}")
+                }
+                _ => String::new(),
+            };
             return Err(FlowError::with_response(
                 format!(
-                    "no authorization code for client {}: the flow ended with {}",
+                    "no authorization code for client {}: the flow ended with {}{hint}",
                     client.id,
                     trace.describe()
                 ),

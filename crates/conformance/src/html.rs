@@ -294,6 +294,55 @@ pub(crate) fn linked_urls(html: &str) -> Vec<String> {
     urls
 }
 
+/// Returns the visible text: the document without tags, comments and
+/// the content of `script`, `style`, `textarea` and `title`, with character
+/// references decoded and each tag replaced by a space. Attribute values,
+/// such as a hidden input's, are not part of it.
+pub(crate) fn visible_text(html: &str) -> String {
+    let bytes = html.as_bytes();
+    let mut text = String::with_capacity(html.len() / 2);
+    let mut pos = 0;
+    while let Some(offset) = html[pos..].find('<') {
+        let start = pos + offset;
+        text.push_str(&decode_entities(&html[pos..start]));
+        let rest = &html[start..];
+        if rest.starts_with("<!--") {
+            pos = find_after(html, start + 4, "-->");
+            continue;
+        }
+        if rest.starts_with("<!") || rest.starts_with("<?") {
+            pos = find_after(html, start + 2, ">");
+            continue;
+        }
+        let end_tag = rest.starts_with("</");
+        let name_start = start + if end_tag { 2 } else { 1 };
+        let name_end = scan_while(bytes, name_start, |b| {
+            b.is_ascii_alphanumeric() || b == b'-'
+        });
+        if name_end == name_start || !bytes[name_start].is_ascii_alphabetic() {
+            text.push('<');
+            pos = start + 1;
+            continue;
+        }
+        let name = html[name_start..name_end].to_ascii_lowercase();
+        let (_, after) = scan_attributes(html, name_end);
+        pos = after;
+        if !end_tag && RAW_TEXT_ELEMENTS.contains(&name.as_str()) {
+            pos = skip_raw_text(html, pos, &name);
+        }
+        text.push(' ');
+    }
+    text.push_str(&decode_entities(&html[pos..]));
+    text
+}
+
+/// Returns whether a start tag in the document has the attribute `id="id"`.
+pub(crate) fn has_element_with_id(html: &str, id: &str) -> bool {
+    scan_tags(html)
+        .iter()
+        .any(|tag| !tag.end && tag.attr("id") == Some(id))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -317,6 +366,26 @@ mod tests {
 </form>
 <form action="/logout"><input type="submit" value="Log out"></form>
 </body></html>"#;
+
+    #[test]
+    fn visible_text_leaves_out_markup_and_attributes() {
+        let text = visible_text(LOGIN_PAGE);
+        assert!(text.contains("datasets:read & mcp:query"));
+        assert!(!text.contains("request_id"));
+        assert!(!text.contains("r1d"));
+        assert!(!text.contains("color: red"));
+        assert!(!text.contains("commented-out"));
+        assert!(!text.contains("Sign in"));
+        assert!(visible_text("a < b <p>x</p>").contains("a < b  x"));
+    }
+
+    #[test]
+    fn finds_element_by_id() {
+        let page = r#"<main><p class="warning" id="unverified">Unverified</p></main>"#;
+        assert!(has_element_with_id(page, "unverified"));
+        assert!(!has_element_with_id(page, "Unverified"));
+        assert!(!has_element_with_id(LOGIN_PAGE, "unverified"));
+    }
 
     #[test]
     fn finds_form_action_and_method() {

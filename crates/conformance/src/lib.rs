@@ -5,11 +5,15 @@
 //! paths from the configuration, and signs in through the login and consent
 //! form like a browser. It then acts as the client at the token, revocation,
 //! introspection and registration endpoints, and calls a protected resource
-//! with the tokens it gets. Each check tests one requirement, cites its RFC section in its name,
-//! and has a stable id, so a report can be compared across runs and servers.
+//! with the tokens it gets. Each check tests one requirement, cites its RFC or
+//! specification section in its name, and has a stable id, so a report can be
+//! compared across runs and servers.
+//! The protected resource checks read its RFC 9728 metadata and send RFC 8707
+//! resource indicators, as MCP 2025-11-25 clients do.
 //!
 //! The kit links no server code. It never follows redirects on its own and
-//! keeps one cookie jar per authorization flow. Every request has a timeout,
+//! keeps one cookie jar per authorization flow, except for a check that
+//! needs a second flow in the same browser session. Every request has a timeout,
 //! and every response body is read up to 1 MiB. The exchanges it reports have
 //! their secrets masked: client secrets, passwords, codes, tokens, verifiers
 //! and cookies.
@@ -53,6 +57,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod challenge;
 mod checks;
 mod config;
 mod context;
@@ -62,6 +67,7 @@ mod html;
 mod http;
 mod mask;
 mod pkce;
+mod protected;
 mod report;
 
 use std::time::Duration;
@@ -297,6 +303,9 @@ mod tests {
             "introspect.",
             "register.",
             "bearer.",
+            "resource-metadata.",
+            "resource-indicator.",
+            "cors.",
         ] {
             assert!(
                 catalog.iter().any(|c| c.id.starts_with(group)),

@@ -14,7 +14,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use base64ct::{Base64UrlUnpadded, Encoding};
 use bytes::Bytes;
-use http::header::{CACHE_CONTROL, CONTENT_LENGTH, LOCATION};
+use http::header::{
+    ACCESS_CONTROL_ALLOW_ORIGIN, AUTHORIZATION, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE,
+    LOCATION, WWW_AUTHENTICATE,
+};
 use http::{HeaderValue, Method, Request, Response, StatusCode, Uri};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -23,7 +26,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use portcullis_conformance::Report;
 use portcullis_fltr::{ClientAddr, FltrApp};
-use portcullis_server_core::{MemoryStore, Store, SystemClock};
+use portcullis_server_core::{ManualClock, MemoryStore, Store};
 use sha2::{Digest, Sha256};
 use support::{build_app, failed_ids, kit_config, passed_ids, run_kit};
 use tokio::net::TcpListener;
@@ -48,11 +51,24 @@ enum Fault {
     /// An authorization request whose redirect URI is not registered gets a
     /// 302 to that URI instead of the error page (RFC 6749 §4.1.2.1).
     OpenRedirect,
+    /// Every protected resource metadata document names its resource with an
+    /// added trailing slash, so `resource` no longer equals the identifier its
+    /// URL was built from (RFC 9728 §3.3).
+    ResourceTrailingSlash,
+    /// Challenges send `resource_metadata` as a bare token instead of a
+    /// quoted-string, which a URL cannot be (RFC 9110 §11.2).
+    UnquotedResourceMetadata,
+    /// `/mcp` serves any token that `/v1/datasets` accepts, so it takes tokens
+    /// issued for another audience (MCP 2025-11-25 "Token Handling").
+    CrossAudience,
+    /// The authorization endpoint and its page allow any origin (CORS),
+    /// which OAuth 2.1 §3.1 forbids.
+    CorsOnAuthorize,
 }
 
 /// The FLTR app behind a service that breaks one rule.
 struct FaultyApp {
-    app: Arc<FltrApp<MemoryStore, SystemClock>>,
+    app: Arc<FltrApp<MemoryStore, ManualClock>>,
     fault: Fault,
     /// For [`Fault::NoRotation`]: the first refresh token of each grant, as
     /// the client keeps seeing it, mapped to the latest real refresh token.
@@ -79,7 +95,59 @@ impl FaultyApp {
             Fault::PlainPkce => self.app.handle(accept_plain_pkce(request)).await,
             Fault::NoRotation => self.keep_first_refresh_token(request).await,
             Fault::OpenRedirect => self.redirect_anywhere(request).await,
+            Fault::ResourceTrailingSlash => {
+                let is_metadata = request
+                    .uri()
+                    .path()
+                    .starts_with("/.well-known/oauth-protected-resource");
+                let response = self.app.handle(request).await;
+                if is_metadata {
+                    add_slash_to_resource(response)
+                } else {
+                    response
+                }
+            }
+            Fault::UnquotedResourceMetadata => {
+                unquote_resource_metadata(self.app.handle(request).await)
+            }
+            Fault::CrossAudience => self.serve_any_audience(request).await,
+            Fault::CorsOnAuthorize => {
+                let is_authorize = request.uri().path() == "/oauth/authorize";
+                let mut response = self.app.handle(request).await;
+                if is_authorize {
+                    response
+                        .headers_mut()
+                        .insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+                }
+                response
+            }
         }
+    }
+
+    /// Serves a request with [`Fault::CrossAudience`]: a `POST /mcp` that the
+    /// real app rejects gets a success response when its bearer token works
+    /// at `GET /v1/datasets`.
+    async fn serve_any_audience(&self, request: Request<Bytes>) -> Response<Bytes> {
+        let is_mcp = request.method() == Method::POST && request.uri().path() == "/mcp";
+        let authorization = request.headers().get(AUTHORIZATION).cloned();
+        let response = self.app.handle(request).await;
+        let (true, StatusCode::UNAUTHORIZED, Some(authorization)) =
+            (is_mcp, response.status(), authorization)
+        else {
+            return response;
+        };
+        let mut probe = Request::new(Bytes::new());
+        *probe.uri_mut() = Uri::from_static("/v1/datasets");
+        probe.headers_mut().insert(AUTHORIZATION, authorization);
+        if self.app.handle(probe).await.status() != StatusCode::OK {
+            return response;
+        }
+        let body = br#"{"jsonrpc":"2.0","id":1,"result":{}}"#;
+        let mut accepted = Response::new(Bytes::from_static(body));
+        accepted
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        accepted
     }
 
     /// Serves a request with [`Fault::NoRotation`]: a refresh token the client
@@ -231,6 +299,55 @@ fn single_value<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str
     }
 }
 
+/// Appends a slash to the `resource` member of a JSON metadata response, for
+/// [`Fault::ResourceTrailingSlash`].
+fn add_slash_to_resource(mut response: Response<Bytes>) -> Response<Bytes> {
+    let Ok(serde_json::Value::Object(mut body)) = serde_json::from_slice(response.body()) else {
+        return response;
+    };
+    let Some(serde_json::Value::String(resource)) = body.get("resource").cloned() else {
+        return response;
+    };
+    body.insert(
+        "resource".to_owned(),
+        serde_json::Value::String(format!("{resource}/")),
+    );
+    let json = serde_json::to_vec(&body).expect("a JSON object serializes");
+    *response.body_mut() = Bytes::from(json);
+    response.headers_mut().remove(CONTENT_LENGTH);
+    response
+}
+
+/// Removes the quotes around the `resource_metadata` value of a challenge, for
+/// [`Fault::UnquotedResourceMetadata`]. The URL contains no quote or
+/// backslash, so no escape needs undoing.
+fn unquote_resource_metadata(mut response: Response<Bytes>) -> Response<Bytes> {
+    let Some(challenge) = response
+        .headers()
+        .get(WWW_AUTHENTICATE)
+        .and_then(|value| value.to_str().ok())
+    else {
+        return response;
+    };
+    const QUOTED: &str = "resource_metadata=\"";
+    let Some(start) = challenge.find(QUOTED) else {
+        return response;
+    };
+    let value_start = start + QUOTED.len();
+    let Some(length) = challenge[value_start..].find('"') else {
+        return response;
+    };
+    let unquoted = format!(
+        "{}resource_metadata={}{}",
+        &challenge[..start],
+        &challenge[value_start..value_start + length],
+        &challenge[value_start + length + 1..]
+    );
+    let value = HeaderValue::from_str(&unquoted).expect("the challenge stays a valid header value");
+    response.headers_mut().insert(WWW_AUTHENTICATE, value);
+    response
+}
+
 fn found(location: &str) -> Response<Bytes> {
     let mut response = Response::new(Bytes::new());
     *response.status_mut() = StatusCode::FOUND;
@@ -363,4 +480,43 @@ async fn open_redirect_is_found() {
         ],
     )
     .await;
+}
+
+/// The resource metadata checks compare `resource` with the identifier the
+/// metadata URL was built from. The resource indicator checks send the
+/// metadata's `resource` too, but the server maps the added slash to the same
+/// resource (MCP 2025-11-25 "Canonical Server URI"), so they still pass.
+#[tokio::test(flavor = "multi_thread")]
+async fn wrong_metadata_resource_is_found() {
+    assert_fault_found(
+        Fault::ResourceTrailingSlash,
+        &[
+            "resource-metadata.resource-matches",
+            "resource-metadata.well-known-location",
+        ],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unquoted_resource_metadata_is_found() {
+    assert_fault_found(
+        Fault::UnquotedResourceMetadata,
+        &["resource-metadata.challenge-link"],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn missing_audience_check_is_found() {
+    assert_fault_found(
+        Fault::CrossAudience,
+        &["resource-indicator.audience-restricted"],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cors_on_authorization_endpoint_is_found() {
+    assert_fault_found(Fault::CorsOnAuthorize, &["authorize.no-cors"]).await;
 }

@@ -7,7 +7,7 @@ use super::Check;
 use crate::context::{Ctx, Verdict};
 use crate::flow::{AuthzTrace, Decision, Landing};
 use crate::html;
-use crate::http::{HttpRequest, is_loopback_host};
+use crate::http::{CookieJar, HttpRequest, is_loopback_host};
 use crate::pkce::random_string;
 use crate::report::Outcome;
 
@@ -151,6 +151,11 @@ pub(super) const CHECKS: &[Check] = &[
         id: "authorize.iss-on-success",
         name: "RFC 9207 §2: a successful authorization response carries iss equal to the issuer",
         run: iss_on_success,
+    },
+    Check {
+        id: "authorize.consent-per-client",
+        name: "MCP 2025-11-25 \"Confused Deputy Problem\": approving one client does not approve another in the same session",
+        run: consent_per_client,
     },
     Check {
         id: "authorize.iss-on-error",
@@ -370,15 +375,22 @@ fn repeated_redirect_uri(ctx: &mut Ctx<'_>) -> Verdict {
 }
 
 fn no_cors(ctx: &mut Ctx<'_>) -> Verdict {
-    const ORIGIN: &str = "https://evil.example";
     let client = ctx.main.clone();
     let request = ctx.authz_request(&client);
     let url = ctx.authz_url(&request);
-    let preflight = HttpRequest::new("OPTIONS", url.clone())
-        .header("origin", ORIGIN)
-        .header("access-control-request-method", "GET");
-    let simple = HttpRequest::get(url).header("origin", ORIGIN);
-    for probe in [preflight, simple] {
+    // An allowlist may contain the origin of a browser MCP client, so both a
+    // foreign origin and that one are tried.
+    let mut probes = Vec::new();
+    for origin in ["https://evil.example", super::cors::BROWSER_CLIENT_ORIGIN] {
+        probes.push(
+            HttpRequest::new("OPTIONS", url.clone())
+                .header("origin", origin)
+                .header("access-control-request-method", "GET")
+                .header("access-control-request-headers", "mcp-protocol-version"),
+        );
+        probes.push(HttpRequest::get(url.clone()).header("origin", origin));
+    }
+    for probe in probes {
         let response = ctx.send(probe)?;
         if let Some(allowed) = response.header("access-control-allow-origin") {
             return Ok(ctx.fail(
@@ -756,6 +768,57 @@ fn iss_on_error(ctx: &mut Ctx<'_>) -> Verdict {
         )));
     }
     judge_iss(ctx, &trace)
+}
+
+fn consent_per_client(ctx: &mut Ctx<'_>) -> Verdict {
+    let first = ctx.main.clone();
+    let second = ctx.require_public()?;
+    if second.id == first.id {
+        return Err(Outcome::skip(
+            "needs a second client: the public client is the configured one",
+        ));
+    }
+    let mut jar = CookieJar::default();
+    let request = ctx.authz_request(&first);
+    let approved = ctx.authorize_in(&mut jar, &request, Decision::Approve)?;
+    if approved.param("code").is_none() {
+        return Err(crate::context::FlowError::new(format!(
+            "approving client {} did not give a code: the flow ended with {}",
+            first.id,
+            approved.describe()
+        ))
+        .into());
+    }
+
+    let request = ctx.authz_request(&second);
+    let trace = ctx.authorize_in(&mut jar, &request, Decision::Look)?;
+    match &trace.landing {
+        Landing::Client { .. } if trace.param("code").is_some() => Ok(ctx.fail(
+            format!(
+                "after client {} was approved, client {} got a code without a consent page",
+                first.id, second.id
+            ),
+            &trace.last,
+        )),
+        Landing::Page if shows_decision_form(ctx, &trace) => Ok(Outcome::Pass),
+        _ => Err(Outcome::skip(format!(
+            "the request of client {} ended with {} rather than a consent page",
+            second.id,
+            trace.describe()
+        ))),
+    }
+}
+
+/// Returns whether the flow stopped at a page with a form that has a password
+/// or consent decision control.
+fn shows_decision_form(ctx: &Ctx<'_>, trace: &AuthzTrace) -> bool {
+    let page = &trace.last;
+    let status_ok = (200..300).contains(&page.status) || page.status == 401;
+    status_ok
+        && html::find_forms(&page.text()).iter().any(|form| {
+            form.has_control(&ctx.config.decision_field)
+                || form.has_control(&ctx.config.password_field)
+        })
 }
 
 #[cfg(test)]

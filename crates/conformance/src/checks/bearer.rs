@@ -1,9 +1,11 @@
 //! Bearer token use at the protected resource (RFC 6750, OAuth 2.1 §5).
 
 use super::{Check, is_error_text, is_error_uri};
+use crate::challenge::{Challenge, parse_challenge};
 use crate::context::{Ctx, Verdict};
 use crate::http::{HttpRequest, HttpResponse};
 use crate::pkce::random_string;
+use crate::protected::ResourceRole;
 use crate::report::Outcome;
 
 pub(super) const CHECKS: &[Check] = &[
@@ -38,95 +40,26 @@ pub(super) const CHECKS: &[Check] = &[
         run: insufficient_scope,
     },
     Check {
+        id: "bearer.insufficient-scope-names-scope",
+        name: "MCP 2025-11-25 \"Runtime Insufficient Scope Errors\": a 403 insufficient_scope challenge names the scope needed",
+        run: insufficient_scope_names_scope,
+    },
+    Check {
+        id: "bearer.two-methods-rejected",
+        name: "RFC 6750 §3.1: a token sent both in the header and in the form body gives 400 invalid_request (SHOULD)",
+        run: two_methods_rejected,
+    },
+    Check {
         id: "bearer.challenge-syntax",
         name: "RFC 6750 §3: challenges use the Bearer scheme with well-formed, unrepeated parameters",
         run: challenge_syntax,
     },
 ];
 
-/// A parsed `WWW-Authenticate` challenge.
-#[derive(Debug, PartialEq, Eq)]
-struct Challenge {
-    scheme: String,
-    params: Vec<(String, String)>,
-}
-
-impl Challenge {
-    fn param(&self, name: &str) -> Option<&str> {
-        self.params
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// Parses one challenge: a scheme, then comma-separated `name=value` pairs
-/// whose values are tokens or quoted strings (RFC 9110 §11.6.1).
-fn parse_challenge(header: &str) -> Result<Challenge, String> {
-    let header = header.trim();
-    let (scheme, mut rest) = match header.find(' ') {
-        Some(index) => (&header[..index], header[index..].trim_start()),
-        None => (header, ""),
-    };
-    if scheme.is_empty() {
-        return Err(String::from("the challenge has no scheme"));
-    }
-    let mut params = Vec::new();
-    while !rest.is_empty() {
-        let Some(eq) = rest.find('=') else {
-            return Err(format!("expected name=value, found {rest:?}"));
-        };
-        let name = rest[..eq].trim().to_owned();
-        if name.is_empty() || name.contains([' ', ',', '"']) {
-            return Err(format!("invalid parameter name {name:?}"));
-        }
-        rest = rest[eq + 1..].trim_start();
-        let value;
-        if let Some(quoted) = rest.strip_prefix('"') {
-            let mut out = String::new();
-            let mut chars = quoted.char_indices();
-            let mut end = None;
-            while let Some((i, c)) = chars.next() {
-                match c {
-                    '\\' => {
-                        if let Some((_, escaped)) = chars.next() {
-                            out.push(escaped);
-                        }
-                    }
-                    '"' => {
-                        end = Some(i);
-                        break;
-                    }
-                    _ => out.push(c),
-                }
-            }
-            let Some(end) = end else {
-                return Err(format!("unterminated quoted value for {name}"));
-            };
-            value = out;
-            rest = quoted[end + 1..].trim_start();
-        } else {
-            let end = rest.find(',').unwrap_or(rest.len());
-            value = rest[..end].trim().to_owned();
-            rest = &rest[end..];
-        }
-        params.push((name, value));
-        rest = rest.trim_start();
-        if let Some(after) = rest.strip_prefix(',') {
-            rest = after.trim_start();
-        } else if !rest.is_empty() {
-            return Err(format!("expected a comma before {rest:?}"));
-        }
-    }
-    Ok(Challenge {
-        scheme: scheme.to_owned(),
-        params,
-    })
-}
-
-/// Checks a challenge against RFC 6750 §3: scheme Bearer, at least one
-/// parameter, no repeated parameter, and values in the allowed characters.
-fn validate_challenge(header: &str) -> Result<Challenge, String> {
+/// Checks a challenge against RFC 6750 §3 and RFC 9110 §11.2: scheme Bearer,
+/// at least one parameter, no parameter name twice, and values in the
+/// characters RFC 6750 allows.
+pub(super) fn validate_challenge(header: &str) -> Result<Challenge, String> {
     let challenge = parse_challenge(header)?;
     if !challenge.scheme.eq_ignore_ascii_case("bearer") {
         return Err(format!("the scheme is {:?}, not Bearer", challenge.scheme));
@@ -134,20 +67,15 @@ fn validate_challenge(header: &str) -> Result<Challenge, String> {
     if challenge.params.is_empty() {
         return Err(String::from("the challenge has no parameters"));
     }
-    for (index, (name, value)) in challenge.params.iter().enumerate() {
-        let lower = name.to_ascii_lowercase();
+    for (index, param) in challenge.params.iter().enumerate() {
         let repeated = challenge.params[..index]
             .iter()
-            .any(|(n, _)| n.eq_ignore_ascii_case(name));
-        if repeated
-            && matches!(
-                lower.as_str(),
-                "realm" | "scope" | "error" | "error_description" | "error_uri"
-            )
-        {
-            return Err(format!("{name} appears more than once"));
+            .any(|earlier| earlier.name.eq_ignore_ascii_case(&param.name));
+        if repeated {
+            return Err(format!("{} appears more than once", param.name));
         }
-        let ok = match lower.as_str() {
+        let value = param.value.as_str();
+        let ok = match param.name.to_ascii_lowercase().as_str() {
             "error" | "error_description" => is_error_text(value),
             "error_uri" => is_error_uri(value),
             "scope" => value.split(' ').all(|s| !s.is_empty() && is_error_uri(s)),
@@ -155,15 +83,17 @@ fn validate_challenge(header: &str) -> Result<Challenge, String> {
         };
         if !ok {
             return Err(format!(
-                "{name} has a character outside the allowed set: {value:?}"
+                "{} has a character outside the allowed set: {value:?}",
+                param.name
             ));
         }
     }
     Ok(challenge)
 }
 
-/// Returns the challenge of a 401 or 403, or a failure reason.
-fn challenge_of(response: &HttpResponse) -> Result<Challenge, String> {
+/// Returns the challenge of a 401 or 403, checked by [`validate_challenge`],
+/// or a failure reason.
+pub(super) fn challenge_of(response: &HttpResponse) -> Result<Challenge, String> {
     let headers = response.headers_named("www-authenticate");
     let Some(header) = headers
         .iter()
@@ -198,7 +128,7 @@ fn valid_token(ctx: &mut Ctx<'_>) -> Verdict {
 
 fn missing_token(ctx: &mut Ctx<'_>) -> Verdict {
     let url = ctx.require_resource()?;
-    let response = ctx.send(HttpRequest::get(url))?;
+    let response = ctx.send(ctx.resource_target(url).request())?;
     if response.status != 401 {
         return Ok(ctx.fail(
             format!("expected 401, got {}", response.summary()),
@@ -237,7 +167,8 @@ fn query_token_ignored(ctx: &mut Ctx<'_>) -> Verdict {
     let token = resource_token(ctx)?;
     let separator = if url.contains('?') { '&' } else { '?' };
     let query = crate::http::encode_form(&[("access_token", &token)]);
-    let response = ctx.send(HttpRequest::get(format!("{url}{separator}{query}")))?;
+    let target = ctx.resource_target(format!("{url}{separator}{query}"));
+    let response = ctx.send(target.request())?;
     let result = if response.status == 401 {
         Ok(())
     } else {
@@ -305,11 +236,16 @@ fn token_without_resource_scope(ctx: &mut Ctx<'_>) -> Result<String, Outcome> {
     )))
 }
 
-fn insufficient_scope(ctx: &mut Ctx<'_>) -> Verdict {
+/// Calls the resource with a token that lacks the resource scope and returns
+/// the response, or a skip when no such token can be obtained.
+fn call_without_resource_scope(ctx: &mut Ctx<'_>) -> Result<HttpResponse, Outcome> {
     let url = ctx.require_resource()?;
     let token = token_without_resource_scope(ctx)?;
+    Ok(ctx.call_resource(&url, "Bearer", &token)?)
+}
 
-    let response = ctx.call_resource(&url, "Bearer", &token)?;
+fn insufficient_scope(ctx: &mut Ctx<'_>) -> Verdict {
+    let response = call_without_resource_scope(ctx)?;
     if response.status != 403 {
         return Ok(ctx.fail(
             format!("expected 403, got {}", response.summary()),
@@ -325,19 +261,99 @@ fn insufficient_scope(ctx: &mut Ctx<'_>) -> Verdict {
     Ok(ctx.judge(result, &response))
 }
 
+fn insufficient_scope_names_scope(ctx: &mut Ctx<'_>) -> Verdict {
+    let response = call_without_resource_scope(ctx)?;
+    let challenge = challenge_of(&response).ok();
+    let is_scope_error = challenge
+        .as_ref()
+        .is_some_and(|c| c.param("error") == Some("insufficient_scope"));
+    if response.status != 403 || !is_scope_error {
+        return Err(Outcome::skip(format!(
+            "the resource answered {} rather than 403 insufficient_scope, which \
+             bearer.insufficient-scope reports",
+            response.summary()
+        )));
+    }
+    let result = match challenge.as_ref().and_then(|c| c.param("scope")) {
+        Some(scope) if !scope.trim().is_empty() => Ok(()),
+        Some(_) => Err(String::from("the challenge has an empty scope")),
+        None => Err(String::from(
+            "the insufficient_scope challenge has no scope, so the client cannot tell what to request",
+        )),
+    };
+    Ok(ctx.judge(result, &response))
+}
+
+fn two_methods_rejected(ctx: &mut Ctx<'_>) -> Verdict {
+    let url = ctx.require_resource()?;
+    let token = resource_token(ctx)?;
+    let request = HttpRequest::post_form(url, &[("access_token", &token)])
+        .header("authorization", &format!("Bearer {token}"));
+    let response = ctx.send(request)?;
+    if matches!(response.status, 404 | 405 | 415 | 501) {
+        return Err(Outcome::skip(format!(
+            "the resource answered {} to a POST with a form body, so it takes no form \
+             body to send a token in",
+            response.status
+        )));
+    }
+    let code = challenge_of(&response)
+        .ok()
+        .and_then(|challenge| challenge.param("error").map(str::to_owned))
+        .or_else(|| response.json_str("error"));
+    if response.status == 400 && code.as_deref() == Some("invalid_request") {
+        return Ok(Outcome::Pass);
+    }
+    if (200..300).contains(&response.status) && !accepts_body_tokens(ctx) {
+        return Err(Outcome::skip(
+            "the resource ignored the form body, and its metadata lists no body method in \
+             bearer_methods_supported, so it need not read access_token there",
+        ));
+    }
+    Ok(ctx.fail(
+        format!(
+            "expected 400 with error=invalid_request, got {}",
+            response.summary()
+        ),
+        &response,
+    ))
+}
+
+/// Returns whether the resource may read tokens from a form body: its
+/// metadata lists `body` in `bearer_methods_supported`, or the kit found no
+/// `bearer_methods_supported` list.
+fn accepts_body_tokens(ctx: &mut Ctx<'_>) -> bool {
+    let Ok(site) = ctx.require_site(ResourceRole::Primary) else {
+        return true;
+    };
+    let methods = site
+        .metadata
+        .document()
+        .and_then(|document| document.get("bearer_methods_supported"))
+        .and_then(serde_json::Value::as_array)
+        .cloned();
+    match methods {
+        Some(methods) => methods.iter().any(|m| m.as_str() == Some("body")),
+        None => true,
+    }
+}
+
 fn challenge_syntax(ctx: &mut Ctx<'_>) -> Verdict {
     let url = ctx.require_resource()?;
-    let probes = [
-        HttpRequest::get(url.clone()),
-        HttpRequest::get(url).header("authorization", &format!("Bearer {}", random_string(32))),
-    ];
-    for probe in probes {
-        let response = ctx.send(probe)?;
-        if !matches!(response.status, 401 | 403) {
-            continue;
-        }
-        if let Err(reason) = challenge_of(&response) {
-            return Ok(ctx.fail(reason, &response));
+    let mut targets = vec![ctx.resource_target(url)];
+    if let Ok(other) = ctx.other_target() {
+        targets.push(other);
+    }
+    let invalid = random_string(32);
+    for target in targets {
+        for probe in [target.request(), target.with_token("Bearer", &invalid)] {
+            let response = ctx.send(probe)?;
+            if !matches!(response.status, 401 | 403) {
+                continue;
+            }
+            if let Err(reason) = challenge_of(&response) {
+                return Ok(ctx.fail(reason, &response));
+            }
         }
     }
     Ok(Outcome::Pass)
@@ -348,27 +364,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_quoted_and_token_values() {
-        let challenge = parse_challenge(
-            r#"Bearer realm="api", error="invalid_token", error_description="bad \"x\"", max=3"#,
-        )
-        .unwrap();
-        assert_eq!(challenge.scheme, "Bearer");
-        assert_eq!(challenge.param("realm"), Some("api"));
-        assert_eq!(challenge.param("ERROR"), Some("invalid_token"));
-        assert_eq!(challenge.param("error_description"), Some("bad \"x\""));
-        assert_eq!(challenge.param("max"), Some("3"));
-    }
-
-    #[test]
-    fn rejects_malformed_challenges() {
-        assert!(parse_challenge("").is_err());
-        assert!(parse_challenge(r#"Bearer realm="open"#).is_err());
-        assert!(parse_challenge("Bearer realm").is_err());
-        assert!(parse_challenge(r#"Bearer a="1" b="2""#).is_err());
-    }
-
-    #[test]
     fn validates_rfc6750_rules() {
         let ok = r#"Bearer resource_metadata="http://127.0.0.1/.well-known/oauth-protected-resource/v1""#;
         assert!(validate_challenge(ok).is_ok());
@@ -377,5 +372,11 @@ mod tests {
         assert!(validate_challenge(r#"Bearer error="a", error="b""#).is_err());
         assert!(validate_challenge(r#"Bearer scope="datasets:read  x""#).is_err());
         assert!(validate_challenge("Bearer error_description=\"café\"").is_err());
+    }
+
+    #[test]
+    fn any_repeated_parameter_is_rejected() {
+        let repeated = r#"Bearer resource_metadata="http://h/a", Resource_Metadata="http://h/b""#;
+        assert!(validate_challenge(repeated).is_err());
     }
 }

@@ -3,12 +3,15 @@
 mod authorize;
 mod bearer;
 mod client_auth;
+mod cors;
 mod errors;
+mod indicators;
 mod introspect;
 mod metadata;
 mod pkce;
 mod refresh;
 mod register;
+mod resource_metadata;
 mod revoke;
 mod token;
 
@@ -23,9 +26,9 @@ pub(crate) struct Check {
     pub(crate) run: fn(&mut Ctx<'_>) -> Verdict,
 }
 
-/// Check groups in run order. Checks that wait or that may lock the test
-/// client out come last.
-const GROUPS: [&[Check]; 12] = [
+/// Check groups in run order. Checks that wait, that may lock the test
+/// client out, or that use up the registration limit come last.
+const GROUPS: [&[Check]; 15] = [
     metadata::CHECKS,
     authorize::CHECKS,
     pkce::CHECKS,
@@ -37,11 +40,19 @@ const GROUPS: [&[Check]; 12] = [
     introspect::CHECKS,
     register::CHECKS,
     bearer::CHECKS,
+    resource_metadata::CHECKS,
+    indicators::CHECKS,
+    cors::CHECKS,
     LATE,
 ];
 
-/// Checks that wait for a code to expire or send many wrong secrets.
-const LATE: &[Check] = &[token::CODE_EXPIRES, client_auth::BRUTE_FORCE];
+/// Checks that exhaust the registration limit, wait for a code to expire, or
+/// send many wrong secrets.
+const LATE: &[Check] = &[
+    register::RATE_LIMITED,
+    token::CODE_EXPIRES,
+    client_auth::BRUTE_FORCE,
+];
 
 /// Returns every check in run order.
 pub(crate) fn all() -> impl Iterator<Item = &'static Check> {
@@ -182,8 +193,10 @@ mod tests {
     fn names_cite_a_section() {
         for check in all() {
             let (source, requirement) = check.name.split_once(": ").unwrap_or_default();
+            // MCP specification sections have titles, not numbers: MCP 2025-11-25 "Token Handling".
+            let mcp_section = source.starts_with("MCP ") && source.ends_with('"');
             assert!(
-                source.contains('§') || source.contains("Appendix"),
+                source.contains('§') || source.contains("Appendix") || mcp_section,
                 "{} cites no section",
                 check.id
             );

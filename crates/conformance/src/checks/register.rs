@@ -4,9 +4,16 @@
 use serde_json::{Value, json};
 
 use super::Check;
-use crate::context::{Ctx, Verdict};
+use crate::context::{AuthMethod, Client, Ctx, Verdict};
+use crate::flow::{AuthzTrace, Decision, Landing};
+use crate::html;
 use crate::http::{HttpRequest, HttpResponse};
+use crate::pkce::random_string;
 use crate::report::Outcome;
+
+/// Most registrations `register.rate-limited` sends, so a wrong
+/// `--registration-limit` cannot flood a server.
+const MAX_REGISTRATION_LIMIT: u32 = 59;
 
 pub(super) const CHECKS: &[Check] = &[
     Check {
@@ -74,7 +81,25 @@ pub(super) const CHECKS: &[Check] = &[
         name: "RFC 7591 §3.2.2: a body that is not JSON gives 400",
         run: invalid_json,
     },
+    Check {
+        id: "register.consent-shows-redirect-host",
+        name: "MCP 2025-11-25 \"Localhost Redirect URI Risks\": the consent page shows the redirect URI host of a registered client",
+        run: consent_shows_redirect_host,
+    },
+    Check {
+        id: "register.consent-unverified-marker",
+        name: "OAuth 2.1 §7.9: the consent page marks a dynamically registered client as unverified (SHOULD)",
+        run: consent_unverified_marker,
+    },
 ];
+
+/// Sends registrations up to one past `--registration-limit`. It runs last,
+/// since the server then refuses registrations for the rest of its window.
+pub(super) const RATE_LIMITED: Check = Check {
+    id: "register.rate-limited",
+    name: "OAuth 2.1 §7.9: registrations beyond the server's stated limit get 429 Too Many Requests",
+    run: rate_limited,
+};
 
 /// Returns a valid registration body for a public client with one redirect URI.
 fn public_body(redirect_uri: &str) -> Value {
@@ -298,4 +323,126 @@ fn invalid_json(ctx: &mut Ctx<'_>) -> Verdict {
         Err(format!("expected 400, got {}", response.summary()))
     };
     Ok(ctx.judge(result, &response))
+}
+
+/// Registers a public client whose redirect URI has a host made up for this
+/// run, opens its consent page after signing in, and returns the page and
+/// that host. The kit never requests the redirect URI.
+fn consent_page_of_new_client(ctx: &mut Ctx<'_>) -> Result<(AuthzTrace, String), Outcome> {
+    let label: String = random_string(12)
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect();
+    let host = format!("consent-{}.example", label.to_ascii_lowercase());
+    let redirect_uri = format!("https://{host}/cb");
+    let mut body = public_body(&redirect_uri);
+    if let Some(scope) = ctx.config.requested_scope() {
+        body["scope"] = json!(scope);
+    }
+
+    let response = register(ctx, &body)?;
+    let Some(id) = response
+        .json_str("client_id")
+        .filter(|_| response.status == 201)
+    else {
+        return Err(Outcome::skip(format!(
+            "registering a client with redirect URI {redirect_uri} failed: {}",
+            response.summary()
+        )));
+    };
+    let client = Client {
+        id,
+        secret: None,
+        redirect_uri,
+        method: AuthMethod::None,
+    };
+
+    let request = ctx.authz_request(&client);
+    let trace = ctx.authorize(&request, Decision::SignIn)?;
+    let has_decision = html::find_forms(&trace.last.text())
+        .iter()
+        .any(|form| form.has_control(&ctx.config.decision_field));
+    if !matches!(trace.landing, Landing::Page) || !has_decision {
+        return Err(Outcome::skip(format!(
+            "no consent page was shown for client {}: the request ended with {}",
+            client.id,
+            trace.describe()
+        )));
+    }
+    Ok((trace, host))
+}
+
+fn consent_shows_redirect_host(ctx: &mut Ctx<'_>) -> Verdict {
+    let (trace, host) = consent_page_of_new_client(ctx)?;
+    let text = html::visible_text(&trace.last.text()).to_ascii_lowercase();
+    let result = if text.contains(&host) {
+        Ok(())
+    } else {
+        Err(format!(
+            "the consent page text does not show the redirect URI host {host}"
+        ))
+    };
+    Ok(ctx.judge(result, &trace.last))
+}
+
+fn consent_unverified_marker(ctx: &mut Ctx<'_>) -> Verdict {
+    let Some(marker) = ctx.config.unverified_marker_id.clone() else {
+        return Err(Outcome::skip(
+            "pages differ in how they mark an unverified client: pass --unverified-marker-id \
+             with the id of the element that does",
+        ));
+    };
+    let (trace, _) = consent_page_of_new_client(ctx)?;
+    let result = if html::has_element_with_id(&trace.last.text(), &marker) {
+        Ok(())
+    } else {
+        Err(format!(
+            "the consent page for a dynamically registered client has no element with id {marker:?}"
+        ))
+    };
+    Ok(ctx.judge(result, &trace.last))
+}
+
+fn rate_limited(ctx: &mut Ctx<'_>) -> Verdict {
+    let Some(limit) = ctx.config.registration_limit else {
+        return Err(Outcome::skip(
+            "depends on the server's policy: pass --registration-limit N with the number of \
+             registrations it allows per source address and window",
+        ));
+    };
+    if limit > MAX_REGISTRATION_LIMIT {
+        return Err(Outcome::skip(format!(
+            "--registration-limit {limit} is above {MAX_REGISTRATION_LIMIT}, the most \
+             registrations this check sends"
+        )));
+    }
+    let body = public_body("http://127.0.0.1/cb");
+    let attempts = limit + 1;
+    let mut last = None;
+    for attempt in 1..=attempts {
+        let response = register(ctx, &body)?;
+        match response.status {
+            429 => {
+                tracing::debug!(attempt, "registration rate limit reached");
+                return Ok(Outcome::Pass);
+            }
+            200 | 201 => last = Some(response),
+            _ => {
+                return Ok(ctx.fail(
+                    format!(
+                        "registration {attempt} got {}, expected 201 or 429",
+                        response.summary()
+                    ),
+                    &response,
+                ));
+            }
+        }
+    }
+    let reason = format!(
+        "all {attempts} registrations were accepted, expected 429 by registration {attempts}"
+    );
+    match last {
+        Some(response) => Ok(ctx.fail(reason, &response)),
+        None => Ok(Outcome::fail(reason)),
+    }
 }

@@ -10,14 +10,14 @@ use std::sync::Arc;
 
 use portcullis_conformance::{Config, Outcome, Report, run};
 use portcullis_fltr::{AppOptions, Bootstrap, BootstrapApp, FltrApp, SCOPES};
-use portcullis_server_core::{AccountStore, MemoryStore, SystemClock};
+use portcullis_server_core::{AccountStore, ManualClock, MemoryStore};
 
 /// User the kit signs in as on the consent page.
 pub(crate) const USERNAME: &str = "conformance-user";
 /// Password of [`USERNAME`].
 pub(crate) const PASSWORD: &str = "a long conformance passphrase";
 /// argon2id hash of [`PASSWORD`] with the lowest cost argon2 allows (8 KiB,
-/// one pass). A full run signs in 63 times, and with the default cost that
+/// one pass). A full run signs in 74 times, and with the default cost that
 /// FLTR's bootstrap uses each sign-in takes about 0.3 s in a debug build. The
 /// server reads the cost from the stored hash, so only the time changes, not
 /// the verification.
@@ -35,10 +35,15 @@ pub(crate) const REDIRECT_URI: &str = "http://localhost/cb?tenant=conformance";
 /// Scope the kit requests: two scopes, so the narrowing check runs, one of them
 /// the scope `/v1/datasets` needs.
 pub(crate) const REQUESTED_SCOPE: &str = "datasets:read mcp:query";
-/// Dynamic registrations allowed per minute and source address. A full run
-/// registers 17 clients from one address, close to the FLTR default of 20, so
-/// a registration check added to the kit would otherwise fail with 429.
-const REGISTRATIONS_PER_MINUTE: u32 = 200;
+/// Dynamic registrations allowed per minute and source address, also passed
+/// to the kit as `--registration-limit`. A full run registers 19 clients
+/// before `register.rate-limited`, which then sends at most 41 more. The FLTR
+/// default of 20 would leave too little room for the checks that register.
+/// The server counts in fixed one-minute windows of its own clock, which
+/// stands still at [`FROZEN_TIME`], so no window ends during a run.
+pub(crate) const REGISTRATIONS_PER_MINUTE: u32 = 40;
+/// Body of the MCP `initialize` request the kit sends to `/mcp`.
+pub(crate) const MCP_INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize"}"#;
 
 /// Returns the bootstrap: one confidential app that may request all seven
 /// FLTR scopes. The user is created by [`build_app`] instead, with a cheaper
@@ -57,9 +62,14 @@ pub(crate) fn bootstrap() -> Bootstrap {
     }
 }
 
-/// Builds the FLTR app for `issuer` over a memory store and the system clock,
-/// with the user [`USERNAME`] and the app of [`bootstrap`].
-pub(crate) async fn build_app(issuer: &str) -> Arc<FltrApp<MemoryStore, SystemClock>> {
+/// The time the test servers' clock shows for the whole run, in the middle of a
+/// minute. A clock that stands still keeps the per-minute registration limit
+/// and the client-authentication throttle from resetting during a burst.
+pub(crate) const FROZEN_TIME: u64 = 1_800_000_030;
+
+/// Builds the FLTR app for `issuer` over a memory store and a clock frozen at
+/// [`FROZEN_TIME`], with the user [`USERNAME`] and the app of [`bootstrap`].
+pub(crate) async fn build_app(issuer: &str) -> Arc<FltrApp<MemoryStore, ManualClock>> {
     let store = MemoryStore::new();
     store
         .insert_user(USERNAME, PASSWORD_HASH)
@@ -68,19 +78,27 @@ pub(crate) async fn build_app(issuer: &str) -> Arc<FltrApp<MemoryStore, SystemCl
     let options = AppOptions {
         registrations_per_minute: REGISTRATIONS_PER_MINUTE,
     };
-    let (app, _created) =
-        portcullis_fltr::build_app_with(store, SystemClock, issuer, Some(&bootstrap()), options)
-            .await
-            .expect("the FLTR app builds with the conformance bootstrap");
+    let (app, _created) = portcullis_fltr::build_app_with(
+        store,
+        ManualClock::new(FROZEN_TIME),
+        issuer,
+        Some(&bootstrap()),
+        options,
+    )
+    .await
+    .expect("the FLTR app builds with the conformance bootstrap");
     app
 }
 
 /// Returns the kit configuration for a server at `issuer` started with
 /// [`bootstrap`], with every opt-in check enabled that needs no waiting and
-/// that plain http on loopback allows: `--scope` with two scopes,
-/// `--single-redirect-uri` and `--brute-force`. `--code-lifetime` stays off
-/// because it waits out the 60 s code lifetime, and `--require-https` stays off
-/// because the servers speak plain http.
+/// that plain http on loopback allows. These are `--scope` with two scopes,
+/// `--single-redirect-uri`, `--brute-force`, `--unverified-marker-id
+/// unverified` and `--registration-limit`. The first resource is `/v1`,
+/// called at `/v1/datasets`, and the other is `/mcp`, called with a POST of
+/// an MCP `initialize` request. `--code-lifetime` stays off because it waits
+/// out the 60 s code lifetime, and `--require-https` stays off because the
+/// servers speak plain http.
 pub(crate) fn kit_config(issuer: &str) -> Config {
     let mut config = Config::new(
         issuer,
@@ -93,6 +111,15 @@ pub(crate) fn kit_config(issuer: &str) -> Config {
     config.scope = Some(REQUESTED_SCOPE.to_owned());
     config.single_redirect_uri = true;
     config.brute_force = true;
+    config.resource_url = Some(format!("{issuer}/v1/datasets"));
+    config.resource = Some(format!("{issuer}/v1"));
+    config.other_resource_url = Some(format!("{issuer}/mcp"));
+    config.other_resource = Some(format!("{issuer}/mcp"));
+    config.other_resource_scope = Some("mcp:query".to_owned());
+    config.other_resource_method = "POST".to_owned();
+    config.other_resource_body = Some(MCP_INITIALIZE.to_owned());
+    config.unverified_marker_id = Some("unverified".to_owned());
+    config.registration_limit = Some(REGISTRATIONS_PER_MINUTE);
     config
 }
 
