@@ -105,11 +105,11 @@ impl<S: FltrStore, C: Clock> FltrApp<S, C> {
             }
             (_, "/oauth/register") => self.register(&request).await,
             (&Method::GET, "/.well-known/oauth-authorization-server") => self.server.metadata(),
-            (
-                &Method::GET,
-                "/.well-known/oauth-protected-resource"
-                | "/.well-known/oauth-protected-resource/v1",
-            ) => self.server.protected_resource_metadata(API_RESOURCE),
+            // No document at the root: RFC 9728 §3.3 ties a document to the
+            // identifier its URL was built from, and neither resource is the root.
+            (&Method::GET, "/.well-known/oauth-protected-resource/v1") => {
+                self.server.protected_resource_metadata(API_RESOURCE)
+            }
             (&Method::GET, "/.well-known/oauth-protected-resource/mcp") => {
                 self.server.protected_resource_metadata(MCP_RESOURCE)
             }

@@ -46,7 +46,7 @@ async fn assert_resource_metadata(harness: &Harness, url: &str, path: &str) -> V
 /// Each resource's metadata names that resource exactly, lists this server
 /// as its authorization server with the metadata's `issuer` byte for byte,
 /// lists only the scope the resource needs, and accepts tokens in the header
-/// only (RFC 9728 §2, §3.3). The root document is the `/v1` API's.
+/// only (RFC 9728 §2, §3.3). The host's root has no document.
 pub async fn resource_metadata_names_each_resource(harness: &Harness) {
     let server = server_metadata(harness).await;
     let issuer = server
@@ -92,14 +92,18 @@ pub async fn resource_metadata_names_each_resource(harness: &Harness) {
         );
     }
 
-    let root = format!("{}/.well-known/oauth-protected-resource", harness.issuer());
-    let root_document = assert_resource_metadata(harness, &root, API_PATH).await;
-    let api_document = fetch(harness, &resource_metadata_url(harness, API_PATH))
-        .await
-        .json();
+    // RFC 9728 §3.3: a document's `resource` must equal the identifier its
+    // URL was built from, so the host's root has none: no resource is the
+    // bare issuer, and two resources share the host.
+    let reply = harness
+        .http()
+        .get("/.well-known/oauth-protected-resource", &[])
+        .await;
     assert_eq!(
-        root_document, api_document,
-        "the root metadata document is the /v1 API's, for clients that fall back to it"
+        reply.status,
+        404,
+        "the root metadata URL names no resource of this server: {}",
+        reply.describe()
     );
 
     let reply = harness
