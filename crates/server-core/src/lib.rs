@@ -82,7 +82,7 @@ pub use memory::MemoryStore;
 pub use metadata::{Endpoints, authorization_server_metadata_url, protected_resource_metadata_url};
 pub use register::{MAX_CLIENT_NAME_CHARS, MAX_REDIRECT_URIS, MAX_REGISTRATION_BYTES};
 pub use response::{error_response, store_failure};
-pub use server::{AuthorizationServer, fill_random, generate_secret};
+pub use server::{AuthorizationServer, ClientAddr, fill_random, generate_secret};
 pub use store::{
     AccountStore, BoxError, IssuedTokens, PendingAuthorization, Redemption, Rotation, Session,
     Store, StoreError, StoredCode, User,

@@ -18,6 +18,12 @@ pub struct AuthorizationServer<S, C = SystemClock> {
     pub(crate) throttle: AuthThrottle,
 }
 
+/// The address of the peer that sent a request, which the HTTP host puts in
+/// the request's extensions. Failed client authentications are counted per
+/// client and address, so one attacker cannot lock a client out for everyone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ClientAddr(pub std::net::IpAddr);
+
 /// A freshly minted secret: the string handed to the client once, and its hash.
 pub(crate) struct Minted {
     pub(crate) value: String,

@@ -10,8 +10,8 @@ use http::{HeaderValue, Method, Request, Response, StatusCode};
 use portcullis_errors::{ErrorCode, OAuthError};
 use portcullis_grants::{AccessToken, ClientOrigin, Params, ResourceId, SecretHash, UserId};
 use portcullis_server_core::{
-    AccountStore, AuthorizationFailure, AuthorizationServer, Clock, PendingAuthorization, Session,
-    Store, StoreError, generate_secret,
+    AccountStore, AuthorizationFailure, AuthorizationServer, ClientAddr, Clock,
+    PendingAuthorization, Session, Store, StoreError, generate_secret,
 };
 
 use crate::api::{Datasets, FixedWindow, RateLimiter};
@@ -35,11 +35,6 @@ pub struct FltrApp<S, C> {
     rate_limiter: RateLimiter,
     registrations: FixedWindow<IpAddr>,
 }
-
-/// The address of the peer that sent a request, which bindings put in the
-/// request's extensions; registration is rate-limited by it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ClientAddr(pub IpAddr);
 
 /// Policy of the FLTR app beyond the authorization server's own configuration.
 #[derive(Clone, Copy, Debug)]

@@ -40,7 +40,7 @@ mod profile;
 mod session;
 
 pub use api::{Dataset, DatasetList, RATE_LIMIT_PER_HOUR};
-pub use app::{AppOptions, ClientAddr, FltrApp, FltrStore, MAX_BODY_BYTES, resource_metadata_url};
+pub use app::{AppOptions, FltrApp, FltrStore, MAX_BODY_BYTES, resource_metadata_url};
 pub use body::{BodyCollector, BodyTooLarge, MAX_DRAINED_BYTES, too_large};
 pub use bootstrap::{
     Bootstrap, BootstrapApp, BootstrapError, BootstrapUser, Created, MIN_SECRET_CHARS,
@@ -49,6 +49,7 @@ pub use bootstrap::{
 pub use config::{Settings, StartError, build_app, build_app_with, issuer_for, print_created};
 pub use launch::{Binding, Database, init_logging, launch, purge_expired, shutdown_signal};
 pub use passwords::{HashError, hash_password, verify_password};
+pub use portcullis_server_core::ClientAddr;
 pub use profile::{
     ACCESS_TOKEN_LIFETIME, ACCESS_TOKEN_PREFIX, API_PATH, API_RESOURCE, CODE_PREFIX, MCP_PATH,
     MCP_RESOURCE, REFRESH_TOKEN_LIFETIME, REFRESH_TOKEN_PREFIX, SCOPES, catalog, server_config,
