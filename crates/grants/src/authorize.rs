@@ -43,6 +43,9 @@ pub enum AuthorizeError {
     /// A parameter other than `client_id` or `redirect_uri` was sent twice.
     #[error("parameter {0} is repeated")]
     Repeated(&'static str),
+    /// `state` has a character outside printable ASCII (RFC 6749 Appendix A.5).
+    #[error("state has a character outside printable ASCII")]
+    InvalidState,
     /// No `response_type`.
     #[error("response_type is missing")]
     MissingResponseType,
@@ -101,6 +104,10 @@ impl AuthorizeError {
             Self::Params(ParamsError::ValueTooLong) => {
                 (InvalidRequest, "a parameter value is too long")
             }
+            Self::Params(ParamsError::NotUtf8) => (
+                InvalidRequest,
+                "a parameter is not valid UTF-8 after percent-decoding",
+            ),
             Self::MissingClientId => (InvalidRequest, "client_id is missing"),
             Self::RepeatedClientId => (InvalidRequest, "client_id is repeated"),
             Self::UnknownClient => (InvalidClient, "the client is not registered"),
@@ -113,7 +120,8 @@ impl AuthorizeError {
                 InvalidRequest,
                 "redirect_uri does not match a registered redirect URI",
             ),
-            Self::Repeated(_) => (InvalidRequest, "a request parameter is repeated"),
+            Self::Repeated(name) => (InvalidRequest, crate::params::repeated_description(name)),
+            Self::InvalidState => (InvalidRequest, "state must be printable ASCII characters"),
             Self::MissingResponseType => (InvalidRequest, "response_type is missing"),
             Self::UnsupportedResponseType => (
                 UnsupportedResponseType,
@@ -230,9 +238,20 @@ pub fn resolve_redirect(
     }
 }
 
-/// Reads `state` for echoing in an error redirect; a repeated `state` is not echoed.
+/// Reads `state` for echoing in an error redirect; a repeated `state`, or one
+/// that is not printable ASCII, is not echoed.
 pub fn state(params: &Params<'_>) -> Option<String> {
-    params.get("state").ok().flatten().map(str::to_owned)
+    params
+        .get("state")
+        .ok()
+        .flatten()
+        .filter(|state| is_vschar(state))
+        .map(str::to_owned)
+}
+
+/// Checks the `state` syntax of RFC 6749 Appendix A.5: `%x20-7E` characters.
+fn is_vschar(value: &str) -> bool {
+    value.bytes().all(|byte| (0x20..=0x7E).contains(&byte))
 }
 
 /// An authorization request whose client, redirect URI and parameters are valid,
@@ -282,6 +301,9 @@ pub fn validate_authorization(
         Some(_) => return Err(AuthorizeError::UnsupportedResponseType),
     }
     let state = get("state")?.map(str::to_owned);
+    if state.as_deref().is_some_and(|state| !is_vschar(state)) {
+        return Err(AuthorizeError::InvalidState);
+    }
     let challenge = get("code_challenge")?.ok_or(AuthorizeError::MissingCodeChallenge)?;
     let method = CodeChallengeMethod::parse(get("code_challenge_method")?)?;
     let challenge = CodeChallenge::parse(challenge, method)?;
@@ -471,6 +493,27 @@ mod tests {
             assert_eq!(error, expected, "{query}");
             assert!(!error.shows_error_page(), "{query}");
         }
+    }
+
+    #[test]
+    fn state_must_be_printable_ascii() {
+        // RFC 6749 Appendix A.5: state is VSCHAR, so a value the server would
+        // have to alter to send back is refused, and not echoed.
+        for state in ["%E2%82%AC", "a%0Ab", "%7F"] {
+            let query = base().replace("state=xyz", &format!("state={state}"));
+            assert_eq!(
+                validate(&query).unwrap_err(),
+                AuthorizeError::InvalidState,
+                "{state}"
+            );
+            let params = Params::parse(query.as_bytes()).unwrap();
+            assert_eq!(super::state(&params), None, "{state} is not echoed");
+        }
+        let printable = base().replace("state=xyz", "state=a%20b%2Bc%2F~");
+        assert_eq!(
+            validate(&printable).unwrap().state.as_deref(),
+            Some("a b+c/~")
+        );
     }
 
     #[test]

@@ -22,12 +22,39 @@ pub enum ParamsError {
     /// A decoded value is longer than [`MAX_VALUE_BYTES`].
     #[error("a parameter value exceeds {MAX_VALUE_BYTES} bytes")]
     ValueTooLong,
+    /// A name or value does not decode to UTF-8. Replacing the bytes would
+    /// change a value the server must echo exactly, such as `state`.
+    #[error("a parameter is not valid UTF-8 after percent-decoding")]
+    NotUtf8,
 }
 
 /// A parameter that was sent more than once (OAuth 2.1 §3.1, §3.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Error)]
 #[error("parameter {0} is repeated")]
 pub struct Repeated(pub &'static str);
+
+/// Returns the fixed `error_description` for a repeated parameter, naming it
+/// when it is a protocol parameter this crate reads.
+pub(crate) fn repeated_description(name: &str) -> &'static str {
+    match name {
+        "response_type" => "response_type is repeated",
+        "client_id" => "client_id is repeated",
+        "redirect_uri" => "redirect_uri is repeated",
+        "scope" => "scope is repeated",
+        "state" => "state is repeated",
+        "code_challenge" => "code_challenge is repeated",
+        "code_challenge_method" => "code_challenge_method is repeated",
+        "resource" => "resource is repeated",
+        "grant_type" => "grant_type is repeated",
+        "code" => "code is repeated",
+        "code_verifier" => "code_verifier is repeated",
+        "refresh_token" => "refresh_token is repeated",
+        "client_secret" => "client_secret is repeated",
+        "token" => "token is repeated",
+        "token_type_hint" => "token_type_hint is repeated",
+        _ => "a request parameter is repeated",
+    }
+}
 
 /// Decoded `application/x-www-form-urlencoded` parameters of one request.
 ///
@@ -59,14 +86,22 @@ impl<'a> Params<'a> {
             return Err(ParamsError::TooLarge);
         }
         let mut pairs = Vec::new();
-        for (name, value) in url::form_urlencoded::parse(input) {
+        for pair in input
+            .split(|&byte| byte == b'&')
+            .filter(|pair| !pair.is_empty())
+        {
             if pairs.len() == MAX_PARAMS {
                 return Err(ParamsError::TooMany);
             }
+            let (name, value) = match pair.iter().position(|&byte| byte == b'=') {
+                Some(at) => (&pair[..at], &pair[at + 1..]),
+                None => (pair, &[][..]),
+            };
+            let value = decode(value)?;
             if value.len() > MAX_VALUE_BYTES {
                 return Err(ParamsError::ValueTooLong);
             }
-            pairs.push((name, value));
+            pairs.push((decode(name)?, value));
         }
         Ok(Self { pairs })
     }
@@ -100,6 +135,42 @@ impl<'a> Params<'a> {
     }
 }
 
+/// Decodes one `application/x-www-form-urlencoded` component: `+` is a space,
+/// `%XX` a byte, and the result must be UTF-8.
+fn decode(component: &[u8]) -> Result<Cow<'_, str>, ParamsError> {
+    let spaced: Cow<'_, [u8]> = if component.contains(&b'+') {
+        Cow::Owned(
+            component
+                .iter()
+                .map(|&byte| if byte == b'+' { b' ' } else { byte })
+                .collect(),
+        )
+    } else {
+        Cow::Borrowed(component)
+    };
+    let decoded: Cow<'_, [u8]> = percent_encoding::percent_decode(&spaced).into();
+    let text = match decoded {
+        Cow::Borrowed(bytes) => match spaced {
+            Cow::Borrowed(original) => {
+                // Nothing was decoded, so the slice is the input itself.
+                let length = bytes.len();
+                Cow::Borrowed(
+                    std::str::from_utf8(&original[..length]).map_err(|_| ParamsError::NotUtf8)?,
+                )
+            }
+            Cow::Owned(_) => Cow::Owned(
+                std::str::from_utf8(bytes)
+                    .map_err(|_| ParamsError::NotUtf8)?
+                    .to_owned(),
+            ),
+        },
+        Cow::Owned(bytes) => {
+            Cow::Owned(String::from_utf8(bytes).map_err(|_| ParamsError::NotUtf8)?)
+        }
+    };
+    Ok(text)
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -111,6 +182,26 @@ mod tests {
         let params = Params::parse(b"state=a+b%2Bc%2F~&scope=datasets%3Aread").unwrap();
         assert_eq!(params.get("state"), Ok(Some("a b+c/~")));
         assert_eq!(params.get("scope"), Ok(Some("datasets:read")));
+    }
+
+    #[test]
+    fn invalid_utf8_is_rejected_not_replaced() {
+        for input in [
+            &b"state=%FF%FE"[..],
+            b"state=%E2%80",
+            b"state=%C0%AF",
+            b"st%FFate=x",
+            b"state=\xff",
+        ] {
+            assert_eq!(
+                Params::parse(input).unwrap_err(),
+                ParamsError::NotUtf8,
+                "{input:?}"
+            );
+        }
+        let params = Params::parse("state=%E2%82%AC&x=caf%C3%A9".as_bytes()).unwrap();
+        assert_eq!(params.get("state"), Ok(Some("\u{20ac}")));
+        assert_eq!(params.get("x"), Ok(Some("caf\u{e9}")));
     }
 
     #[test]

@@ -26,9 +26,17 @@ pub enum RedirectUriError {
     /// `http` on a host other than `127.0.0.1`, `[::1]` or `localhost`.
     #[error("http redirect URIs must use a loopback host")]
     PlainHttp,
-    /// A private-use scheme that is not in reverse-domain form, or on a confidential client.
-    #[error("private-use scheme must be reverse-domain and on a public client")]
+    /// A private-use scheme that is not in reverse-domain form, not followed by
+    /// a single-slash path, or on a confidential client.
+    #[error(
+        "private-use scheme must be reverse-domain, with a single-slash path, on a public client"
+    )]
     PrivateScheme,
+    /// The URI is not written the way a URL parser writes it (upper-case scheme
+    /// or host, a default port, dot segments, odd escapes); redirect URIs are
+    /// compared as raw strings, so only the normalised form is registered.
+    #[error("redirect URI is not in normalised form")]
+    NotNormalised,
 }
 
 /// Checks a redirect URI for registration.
@@ -66,6 +74,10 @@ pub fn validate_redirect_uri(uri: &str, public_client: bool) -> Result<(), Redir
     if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err(RedirectUriError::Userinfo);
     }
+    let web = matches!(parsed.scheme(), "http" | "https");
+    if web && parsed.as_str() != uri {
+        return Err(RedirectUriError::NotNormalised);
+    }
     match parsed.scheme() {
         "https" if parsed.host().is_some() => Ok(()),
         "https" => Err(RedirectUriError::NotAbsolute),
@@ -74,9 +86,18 @@ pub fn validate_redirect_uri(uri: &str, public_client: bool) -> Result<(), Redir
         "javascript" | "data" | "file" | "vbscript" | "blob" | "about" | "ftp" | "ws" | "wss" => {
             Err(RedirectUriError::DangerousScheme)
         }
-        scheme if public_client && scheme.contains('.') => Ok(()),
+        scheme if public_client && scheme.contains('.') && is_single_slash_path(uri, scheme) => {
+            Ok(())
+        }
         _ => Err(RedirectUriError::PrivateScheme),
     }
+}
+
+/// Returns `true` when a private-use URI is `scheme:/path`, with no authority
+/// (RFC 8252 §7.1 uses a single slash after the scheme).
+fn is_single_slash_path(uri: &str, scheme: &str) -> bool {
+    let rest = &uri[scheme.len() + 1..];
+    rest.starts_with('/') && !rest.starts_with("//") && rest.len() > 1
 }
 
 /// Checks a requested redirect URI against one registered URI.
@@ -120,10 +141,12 @@ fn split_loopback(uri: &str) -> Option<(&str, &str)> {
     let rest = match after_host.strip_prefix(':') {
         Some(port_and_rest) => {
             let digits = port_and_rest.bytes().take_while(u8::is_ascii_digit).count();
-            if digits == 0 || digits > 5 {
-                return None;
+            // A port is 1 to 65535; anything else cannot be connected to, and
+            // the response could not be delivered (RFC 8252 §7.3).
+            match port_and_rest[..digits].parse::<u16>() {
+                Ok(port) if port > 0 => &port_and_rest[digits..],
+                _ => return None,
             }
-            &port_and_rest[digits..]
         }
         None => after_host,
     };

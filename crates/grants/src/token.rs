@@ -101,7 +101,11 @@ impl TokenError {
             Self::Params(ParamsError::ValueTooLong) => {
                 (InvalidRequest, "a parameter value is too long")
             }
-            Self::Repeated(_) => (InvalidRequest, "a request parameter is repeated"),
+            Self::Params(ParamsError::NotUtf8) => (
+                InvalidRequest,
+                "a parameter is not valid UTF-8 after percent-decoding",
+            ),
+            Self::Repeated(name) => (InvalidRequest, crate::params::repeated_description(name)),
             Self::Missing("grant_type") => (InvalidRequest, "grant_type is missing"),
             Self::Missing("code") => (InvalidRequest, "code is missing"),
             Self::Missing("code_verifier") => (InvalidRequest, "code_verifier is missing"),

@@ -113,24 +113,28 @@ impl<S: Store, C: Clock> AuthorizationServer<S, C> {
         let code = self.mint(&self.config.code_prefix).map_err(redirect)?;
         let grant = self.new_grant_id().map_err(redirect)?;
         let now = self.clock.now();
-        let record = request.approve(user, grant, scope, now, self.config.code_lifetime());
-        if let Err(error) = self.store.insert_code(code.hash, record).await {
-            tracing::warn!(%error, %client_id, "storing an authorization code failed");
-            return Err(redirect(store_failure(&error)));
-        }
-        tracing::debug!(%client_id, %grant, "authorization code issued");
-        success_location(
+        // The location is built before the code is stored, so a redirect URI
+        // that cannot carry a response leaves no code behind.
+        let location = success_location(
             &redirect_uri,
             &code.value,
             state.as_deref(),
             &self.config.issuer,
         )
         .map_err(|_| {
+            tracing::warn!(%client_id, "a validated redirect URI could not carry the response");
             AuthorizationFailure::ErrorPage(OAuthError::new(
                 ErrorCode::ServerError,
-                "the redirect URI is invalid",
+                "the redirect URI cannot carry the response",
             ))
-        })
+        })?;
+        let record = request.approve(user, grant, scope, now, self.config.code_lifetime());
+        if let Err(error) = self.store.insert_code(code.hash, record).await {
+            tracing::warn!(%error, %client_id, "storing an authorization code failed");
+            return Err(redirect(store_failure(&error)));
+        }
+        tracing::debug!(%client_id, %grant, "authorization code issued");
+        Ok(location)
     }
 
     /// Answers a request the user denied with `access_denied` (RFC 6749 §4.1.2.1).

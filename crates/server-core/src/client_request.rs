@@ -61,6 +61,14 @@ impl From<Failure> for ClientRequestError {
     }
 }
 
+/// Reads the peer address the HTTP host put in the request's extensions.
+pub(crate) fn client_addr<B>(request: &Request<B>) -> Option<std::net::IpAddr> {
+    request
+        .extensions()
+        .get::<crate::ClientAddr>()
+        .map(|addr| addr.0)
+}
+
 /// The kind of token the client claims to have sent (RFC 7009 §2.1, RFC 7662 §2.1).
 ///
 /// It is only a hint, so the server searches every kind of token regardless.
@@ -136,16 +144,6 @@ pub(crate) fn authorization_header<B>(request: &Request<B>) -> Option<&str> {
         .and_then(|value| value.to_str().ok())
 }
 
-/// Returns `true` when the `Authorization` header uses the Basic scheme.
-pub(crate) fn is_basic(authorization: Option<&str>) -> bool {
-    authorization.is_some_and(|value| {
-        value
-            .trim_start()
-            .get(..6)
-            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("basic "))
-    })
-}
-
 /// Builds an empty 200 response that must not be cached.
 pub(crate) fn empty_no_store() -> Response<Bytes> {
     let mut response = Response::new(Bytes::new());
@@ -159,14 +157,12 @@ impl<S: Store, C: Clock> AuthorizationServer<S, C> {
     /// Renders a rejected revocation or introspection request as a JSON error
     /// (RFC 6749 §5.2) that must not be cached.
     ///
-    /// A client authentication failure is 401 `invalid_client`. It carries a
-    /// `Basic` challenge when the client used Basic, as at the token endpoint.
-    /// It also carries one when no confidential client credentials were sent.
+    /// A client authentication failure is 401 `invalid_client` with a `Basic`
+    /// challenge, as at the token endpoint.
     pub(crate) fn client_request_failure(
         &self,
         endpoint: &'static str,
         failure: &ClientRequestError,
-        basic: bool,
     ) -> Response<Bytes> {
         match failure {
             ClientRequestError::Request(cause) => {
@@ -183,8 +179,8 @@ impl<S: Store, C: Clock> AuthorizationServer<S, C> {
         let error = failure.to_oauth();
         let mut response = error_response(&error);
         add_retry_after(&mut response, &error);
-        let challenge = basic || matches!(failure, ClientRequestError::ConfidentialClientRequired);
-        if challenge && error.code() == ErrorCode::InvalidClient {
+        // Every 401 carries a challenge (RFC 9110 §15.5.2).
+        if error.status() == 401 {
             let value = BasicChallenge::new(&self.config.issuer).to_header_value();
             if let Ok(value) = HeaderValue::from_str(&value) {
                 response.headers_mut().insert(WWW_AUTHENTICATE, value);
@@ -231,12 +227,5 @@ mod tests {
             param("token=t&token_type_hint=a&token_type_hint=b").err(),
             Some(TokenError::Repeated("token_type_hint"))
         );
-    }
-
-    #[test]
-    fn basic_scheme_is_case_insensitive() {
-        assert!(is_basic(Some("bAsIc Y29uZjpzM2NyZXQ=")));
-        assert!(!is_basic(Some("Bearer x")));
-        assert!(!is_basic(None));
     }
 }

@@ -7,8 +7,11 @@ use portcullis_grants::{
 use portcullis_scopes::ScopeSet;
 use serde::Serialize;
 
+use std::net::IpAddr;
+
+use crate::client_request::client_addr;
 use crate::client_request::{
-    ClientRequestError, TokenParam, authorization_header, is_basic, reject_non_form_post,
+    ClientRequestError, TokenParam, authorization_header, reject_non_form_post,
 };
 use crate::response::json_no_store;
 use crate::{AccountStore, AuthorizationServer, Clock, Store, StoreError};
@@ -82,14 +85,12 @@ impl<S: Store, C: Clock> AuthorizationServer<S, C> {
         }
         let authorization = authorization_header(request);
         match self
-            .introspect_inner(request.body().as_ref(), authorization)
+            .introspect_inner(request.body().as_ref(), authorization, client_addr(request))
             .await
         {
             Ok(Some(active)) => self.active_response(&active, None),
             Ok(None) => inactive_response(),
-            Err(failure) => {
-                self.client_request_failure("introspection", &failure, is_basic(authorization))
-            }
+            Err(failure) => self.client_request_failure("introspection", &failure),
         }
     }
 
@@ -108,21 +109,20 @@ impl<S: Store, C: Clock> AuthorizationServer<S, C> {
         }
         let authorization = authorization_header(request);
         let active = match self
-            .introspect_inner(request.body().as_ref(), authorization)
+            .introspect_inner(request.body().as_ref(), authorization, client_addr(request))
             .await
         {
             Ok(Some(active)) => active,
             Ok(None) => return inactive_response(),
             Err(failure) => {
-                let basic = is_basic(authorization);
-                return self.client_request_failure("introspection", &failure, basic);
+                return self.client_request_failure("introspection", &failure);
             }
         };
         match accounts.user(active.user).await {
             Ok(user) => self.active_response(&active, user.as_ref().map(|user| &*user.username)),
             Err(error) => {
                 let failure = ClientRequestError::Store(error);
-                self.client_request_failure("introspection", &failure, false)
+                self.client_request_failure("introspection", &failure)
             }
         }
     }
@@ -131,6 +131,7 @@ impl<S: Store, C: Clock> AuthorizationServer<S, C> {
         &self,
         body: &[u8],
         authorization: Option<&str>,
+        addr: Option<IpAddr>,
     ) -> Result<Option<ActiveToken>, ClientRequestError> {
         let form = Params::parse(body).map_err(TokenError::from)?;
         let credentials = match ClientCredentials::read(authorization, &form) {
@@ -140,7 +141,7 @@ impl<S: Store, C: Clock> AuthorizationServer<S, C> {
             }
             Err(cause) => return Err(cause.into()),
         };
-        let client = self.authenticate_client(&credentials).await?;
+        let client = self.authenticate_client(&credentials, addr).await?;
         let param = TokenParam::read(&form)?;
         let hash = SecretHash::of(param.token);
         let now = self.clock.now();

@@ -57,8 +57,9 @@ enum RegistrationError {
     /// `scope` contains a malformed or unregistered scope.
     #[error("scope is malformed or unknown")]
     Scope(ScopeError),
-    /// `client_name` is too long or contains control characters.
-    #[error("client_name is too long or has control characters")]
+    /// `client_name` is too long, or contains control, bidirectional or
+    /// invisible formatting characters that could disguise it on the consent page.
+    #[error("client_name is too long or has control or formatting characters")]
     ClientName,
 }
 
@@ -110,7 +111,7 @@ impl RegistrationError {
             ),
             Self::ClientName => (
                 InvalidClientMetadata,
-                "client_name must be at most 200 characters without control characters",
+                "client_name must be at most 200 characters without control or formatting characters",
             ),
         };
         OAuthError::new(code, description)
@@ -317,7 +318,10 @@ fn validate_metadata(
         Some("none") => AuthMethod::None,
         Some(_) => return Err(RegistrationError::AuthMethod),
     };
-    let redirect_uris = request.redirect_uris.unwrap_or_default();
+    let mut redirect_uris = request.redirect_uris.unwrap_or_default();
+    // A URI listed twice is registered once; the order of first mention is kept.
+    let mut seen = std::collections::HashSet::new();
+    redirect_uris.retain(|uri| seen.insert(uri.clone()));
     if redirect_uris.is_empty() {
         return Err(RegistrationError::MissingRedirectUris);
     }
@@ -338,7 +342,7 @@ fn validate_metadata(
         Some(name) if name.chars().count() > MAX_CLIENT_NAME_CHARS => {
             return Err(RegistrationError::ClientName);
         }
-        Some(name) if name.chars().any(char::is_control) => {
+        Some(name) if name.chars().any(is_hidden_character) => {
             return Err(RegistrationError::ClientName);
         }
         Some(name) => Some(name).filter(|name| !name.trim().is_empty()),
@@ -377,6 +381,25 @@ fn check_response_types(response_types: Option<&[String]>) -> Result<(), Registr
         Some(types) if !types.is_empty() && types.iter().all(|kind| kind == "code") => Ok(()),
         Some(_) => Err(RegistrationError::ResponseTypes),
     }
+}
+
+/// Returns `true` for characters that change how a name is displayed without
+/// being visible themselves: controls, and the format characters (Unicode
+/// category Cf) that reorder or hide text, such as U+202E and U+200B.
+fn is_hidden_character(ch: char) -> bool {
+    ch.is_control()
+        || matches!(
+            ch,
+            '\u{00AD}'
+                | '\u{061C}'
+                | '\u{180E}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{206F}'
+                | '\u{FEFF}'
+                | '\u{FFF9}'..='\u{FFFB}'
+        )
 }
 
 #[cfg(test)]
@@ -460,6 +483,33 @@ mod tests {
         }
         let json = r#"{"redirect_uris":["https://app.example/cb"],"grant_types":["refresh_token","authorization_code"],"response_types":["code"]}"#;
         assert!(validate(json).is_ok());
+    }
+
+    #[test]
+    fn client_name_rejects_hidden_characters() {
+        for name in [
+            "abc\u{202E}dcba",
+            "Goo\u{200B}gle",
+            "x\u{FEFF}",
+            "tab\there",
+        ] {
+            let body = format!(
+                r#"{{"redirect_uris":["https://app.example/cb"],"client_name":{}}}"#,
+                serde_json::to_string(name).unwrap()
+            );
+            assert!(
+                matches!(validate(&body), Err(RegistrationError::ClientName)),
+                "{name:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn duplicate_redirect_uris_are_registered_once() {
+        let metadata =
+            validate(r#"{"redirect_uris":["https://app.example/cb","https://app.example/cb"]}"#)
+                .unwrap();
+        assert_eq!(metadata.redirect_uris, ["https://app.example/cb"]);
     }
 
     #[test]

@@ -2,9 +2,11 @@ use bytes::Bytes;
 use http::{Request, Response};
 use portcullis_grants::{Client, ClientCredentials, Params, SecretHash, TokenError};
 
+use std::net::IpAddr;
+
+use crate::client_request::client_addr;
 use crate::client_request::{
-    ClientRequestError, TokenParam, authorization_header, empty_no_store, is_basic,
-    reject_non_form_post,
+    ClientRequestError, TokenParam, authorization_header, empty_no_store, reject_non_form_post,
 };
 use crate::{AuthorizationServer, Clock, Store, StoreError};
 
@@ -42,13 +44,11 @@ impl<S: Store, C: Clock> AuthorizationServer<S, C> {
         }
         let authorization = authorization_header(request);
         match self
-            .revoke_inner(request.body().as_ref(), authorization)
+            .revoke_inner(request.body().as_ref(), authorization, client_addr(request))
             .await
         {
             Ok(()) => empty_no_store(),
-            Err(failure) => {
-                self.client_request_failure("revocation", &failure, is_basic(authorization))
-            }
+            Err(failure) => self.client_request_failure("revocation", &failure),
         }
     }
 
@@ -56,10 +56,11 @@ impl<S: Store, C: Clock> AuthorizationServer<S, C> {
         &self,
         body: &[u8],
         authorization: Option<&str>,
+        addr: Option<IpAddr>,
     ) -> Result<(), ClientRequestError> {
         let form = Params::parse(body).map_err(TokenError::from)?;
         let credentials = ClientCredentials::read(authorization, &form)?;
-        let client = self.authenticate_client(&credentials).await?;
+        let client = self.authenticate_client(&credentials, addr).await?;
         let param = TokenParam::read(&form)?;
         let hash = SecretHash::of(param.token);
         let first = if param.refresh_first() {

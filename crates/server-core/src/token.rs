@@ -10,6 +10,9 @@ use portcullis_grants::{
 use portcullis_scopes::ScopeSet;
 use serde::Serialize;
 
+use std::net::IpAddr;
+
+use crate::client_request::client_addr;
 use crate::response::{error_response, json_no_store, store_failure};
 use crate::{AuthorizationServer, Clock, IssuedTokens, Redemption, Rotation, Store, StoreError};
 
@@ -93,18 +96,12 @@ impl<S: Store, C: Clock> AuthorizationServer<S, C> {
             .headers()
             .get(AUTHORIZATION)
             .and_then(|value| value.to_str().ok());
-        let basic = authorization.is_some_and(|value| {
-            value
-                .trim_start()
-                .get(..6)
-                .is_some_and(|s| s.eq_ignore_ascii_case("basic "))
-        });
         match self
-            .token_inner(request.body().as_ref(), authorization)
+            .token_inner(request.body().as_ref(), authorization, client_addr(request))
             .await
         {
             Ok(response) => response,
-            Err(failure) => self.token_failure(failure, basic),
+            Err(failure) => self.token_failure(failure),
         }
     }
 
@@ -112,11 +109,12 @@ impl<S: Store, C: Clock> AuthorizationServer<S, C> {
         &self,
         body: &[u8],
         authorization: Option<&str>,
+        addr: Option<IpAddr>,
     ) -> Result<Response<Bytes>, Failure> {
         let form = Params::parse(body).map_err(TokenError::from)?;
         let grant = TokenRequest::parse(&form)?;
         let credentials = ClientCredentials::read(authorization, &form)?;
-        let client = self.authenticate_client(&credentials).await?;
+        let client = self.authenticate_client(&credentials, addr).await?;
         let now = self.clock.now();
         let issued = match &grant {
             TokenRequest::AuthorizationCode { code, .. } => {
@@ -130,22 +128,32 @@ impl<S: Store, C: Clock> AuthorizationServer<S, C> {
     }
 
     /// Looks up and authenticates the client (OAuth 2.1 §2.4).
+    ///
+    /// Failed secrets are counted per client and source address: a client
+    /// that keeps failing from one address is throttled there, while the same
+    /// client elsewhere, and every client without a secret, are unaffected.
     pub(crate) async fn authenticate_client(
         &self,
         credentials: &ClientCredentials,
+        addr: Option<IpAddr>,
     ) -> Result<Client, Failure> {
         let Some(client) = self.store.client(&credentials.client_id).await? else {
-            tracing::debug!(client_id = %credentials.client_id, "unknown client");
+            // The id is unverified input, so it is logged in Debug form,
+            // which escapes line breaks and cannot forge a log line.
+            tracing::debug!(client_id = ?credentials.client_id, "unknown client");
             return Err(TokenError::ClientAuthentication.into());
         };
         let now = self.clock.now();
-        if self.throttle.is_locked(&client.id, now) {
-            tracing::warn!(client_id = %client.id, "client authentication throttled after repeated failures");
+        let counted = !client.is_public();
+        if counted && self.throttle.is_locked(&client.id, addr, now) {
+            tracing::warn!(client_id = %client.id, ?addr, "client authentication throttled after repeated failures");
             return Err(TokenError::Throttled.into());
         }
         if let Err(cause) = credentials.authenticate(&client) {
-            tracing::warn!(client_id = %client.id, method = ?credentials.method, "client authentication failed");
-            self.throttle.record_failure(&client.id, now);
+            tracing::warn!(client_id = %client.id, ?addr, method = ?credentials.method, "client authentication failed");
+            if counted {
+                self.throttle.record_failure(&client.id, addr, now);
+            }
             return Err(cause.into());
         }
         Ok(client)
@@ -304,7 +312,7 @@ impl<S: Store, C: Clock> AuthorizationServer<S, C> {
         json_no_store(StatusCode::OK, json)
     }
 
-    fn token_failure(&self, failure: Failure, basic: bool) -> Response<Bytes> {
+    fn token_failure(&self, failure: Failure) -> Response<Bytes> {
         let error = match failure {
             Failure::Token(cause) => {
                 tracing::debug!(%cause, "token request rejected");
@@ -318,7 +326,9 @@ impl<S: Store, C: Clock> AuthorizationServer<S, C> {
         };
         let mut response = error_response(&error);
         add_retry_after(&mut response, &error);
-        if basic && error.code() == ErrorCode::InvalidClient {
+        // RFC 6749 §5.2 asks for a challenge when the client used the
+        // Authorization header, and RFC 9110 §15.5.2 for one on every 401.
+        if error.status() == 401 {
             // RFC 6749 §5.2: credentials sent in the Authorization header get a
             // 401 and a challenge for the same scheme.
             let challenge = BasicChallenge::new(&self.config.issuer).to_header_value();
