@@ -124,7 +124,8 @@ impl<S: Store, C: Clock> AuthorizationServer<S, C> {
             Some(code) => {
                 serde_json::json!({"error": code.as_str(), "error_description": description})
             }
-            None => serde_json::json!({"error": "unauthorized", "error_description": description}),
+            // RFC 6750 §3.1: a request without credentials gets no error code.
+            None => serde_json::json!({"error_description": description}),
         };
         let mut response = Response::new(Bytes::from(body.to_string()));
         *response.status_mut() = status;

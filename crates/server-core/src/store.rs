@@ -210,7 +210,8 @@ pub struct Session {
 pub struct PendingAuthorization {
     /// The request.
     pub request: ValidatedAuthorization,
-    /// The hash of the session the request is bound to.
+    /// The hash of the browser binding the request is bound to: a cookie value
+    /// the host gives the browser, so only that browser can answer the request.
     pub session: SecretHash,
     /// When the request lapses.
     pub expires_at: Timestamp,

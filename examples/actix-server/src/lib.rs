@@ -27,7 +27,7 @@ use actix_web::dev::ServerHandle;
 use actix_web::{HttpRequest, HttpResponse, HttpServer, web};
 use bytes::Bytes;
 use futures_util::StreamExt;
-use portcullis_fltr::{BodyCollector, ClientAddr, FltrApp, FltrStore, too_large};
+use portcullis_fltr::{BodyCollector, ClientAddr, FltrApp, FltrStore, too_large, unreadable_body};
 use portcullis_server_core::Clock;
 
 /// How long a client may pause while sending its request body.
@@ -140,22 +140,15 @@ async fn read_body(
             Ok(None) => break,
             Ok(Some(Err(error))) => {
                 tracing::debug!(%error, "reading the request body failed");
-                return Err(bad_body());
+                return Err(unreadable_body());
             }
             Err(_) => {
                 tracing::debug!("the request body timed out");
-                return Err(bad_body());
+                return Err(unreadable_body());
             }
         }
     }
     collector.finish().map_err(|_| too_large())
-}
-
-fn bad_body() -> http::Response<Bytes> {
-    let mut response =
-        http::Response::new(Bytes::from_static(b"the request body could not be read"));
-    *response.status_mut() = http::StatusCode::BAD_REQUEST;
-    response
 }
 
 /// Converts an actix-web request (`http` 0.2) into an `http` 1 request.

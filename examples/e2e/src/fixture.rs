@@ -78,8 +78,15 @@ pub const ALICE: User = User {
     password: "correct horse battery staple",
 };
 
+/// A second user, for checks that one user's sign-ins do not affect another's.
+pub const BOB: User = User {
+    username: "bob",
+    password: "a different passphrase for bob",
+};
+
 /// Returns the bootstrap every server under test must be started with: the
-/// user [`ALICE`] and the apps [`WEB_APP`], [`REPORTING_APP`] and [`DESKTOP_APP`].
+/// users [`ALICE`] and [`BOB`] and the apps [`WEB_APP`], [`REPORTING_APP`] and
+/// [`DESKTOP_APP`].
 pub fn bootstrap() -> Bootstrap {
     let app = |app: &App| BootstrapApp {
         name: app.name.to_owned(),
@@ -89,11 +96,12 @@ pub fn bootstrap() -> Bootstrap {
         scopes: app.scopes.iter().map(|scope| (*scope).to_owned()).collect(),
         public: app.secret.is_none(),
     };
+    let user = |user: &User| BootstrapUser {
+        username: user.username.to_owned(),
+        password: user.password.to_owned(),
+    };
     Bootstrap {
-        users: vec![BootstrapUser {
-            username: ALICE.username.to_owned(),
-            password: ALICE.password.to_owned(),
-        }],
+        users: vec![user(&ALICE), user(&BOB)],
         apps: vec![app(&WEB_APP), app(&REPORTING_APP), app(&DESKTOP_APP)],
     }
 }

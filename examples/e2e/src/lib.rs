@@ -37,7 +37,7 @@ pub mod registration;
 pub mod resource;
 
 pub use browser::{Browser, ConsentForm, Decision};
-pub use fixture::{ALICE, DESKTOP_APP, REPORTING_APP, START_TIME, WEB_APP, bootstrap};
+pub use fixture::{ALICE, BOB, DESKTOP_APP, REPORTING_APP, START_TIME, WEB_APP, bootstrap};
 pub use http::{Form, Http, Reply};
 pub use logs::LogRecorder;
 pub use pkce::Pkce;
@@ -133,6 +133,10 @@ macro_rules! e2e_tests {
             sign_in_renews_session_and_consumes_form,
             expired_consent_form_is_rejected,
             consent_page_names_client_and_scopes,
+            consent_tabs_survive_sign_in,
+            failed_sign_ins_are_throttled_per_user,
+            failed_sign_ins_are_throttled_per_address,
+            post_authorization_request_shows_get_hint,
             wrong_code_verifier_is_invalid_grant,
             code_replay_revokes_first_tokens,
             failed_code_replay_revokes_nothing,
@@ -160,6 +164,8 @@ macro_rules! e2e_tests {
             random_megabyte_body_is_rejected,
             server_metadata_lists_capabilities,
             cors_allows_discovery_not_authorize,
+            head_answers_like_get,
+            method_not_allowed_lists_head,
             resource_metadata_names_each_resource,
             challenges_link_resource_metadata,
             public_client_registration,

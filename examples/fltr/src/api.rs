@@ -54,7 +54,8 @@ impl Datasets {
 }
 
 /// A fixed-window request counter per key: per grant for the API, so refreshing
-/// a token does not reset the limit, and per source address for registration.
+/// a token does not reset the limit, per source address for registration, and
+/// per username and per source address for failed sign-ins.
 ///
 /// NOTE: counters live in this process; replicas behind a load balancer each
 /// count separately.
@@ -95,12 +96,11 @@ impl<K: std::hash::Hash + Eq> FixedWindow<K> {
     }
 
     /// Counts one hit of `key` and returns whether it is within the limit.
+    ///
+    /// A hit over the limit is not counted.
     pub(crate) fn hit(&self, key: K, now: Timestamp) -> Usage {
-        let window_start = now.0 - now.0 % self.window;
-        let mut windows = self
-            .windows
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let window_start = self.window_start(now);
+        let mut windows = self.lock();
         if windows.len() > 100_000 {
             windows.retain(|_, (start, _)| *start == window_start);
         }
@@ -112,11 +112,39 @@ impl<K: std::hash::Hash + Eq> FixedWindow<K> {
         if allowed {
             entry.1 += 1;
         }
+        self.usage(allowed, entry.1, window_start, now)
+    }
+
+    /// Takes back a hit that [`FixedWindow::hit`] counted and returned as
+    /// `counted`, unless its window has ended since.
+    pub(crate) fn release(&self, key: &K, counted: &Usage) {
+        if !counted.allowed {
+            return;
+        }
+        let window_start = counted.reset_at - self.window;
+        let mut windows = self.lock();
+        let entry = windows.get_mut(key);
+        if let Some(entry) = entry.filter(|(start, count)| *start == window_start && *count > 0) {
+            entry.1 -= 1;
+        }
+    }
+
+    fn window_start(&self, now: Timestamp) -> u64 {
+        now.0 - now.0 % self.window
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<K, (u64, u64)>> {
+        self.windows
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn usage(&self, allowed: bool, count: u64, window_start: u64, now: Timestamp) -> Usage {
         let reset_at = window_start + self.window;
         Usage {
             allowed,
             limit: self.limit,
-            remaining: self.limit - entry.1,
+            remaining: self.limit.saturating_sub(count),
             reset_at,
             reset_in: reset_at - now.0,
         }
@@ -154,6 +182,38 @@ mod tests {
         assert!(
             limiter.hit(grant, start.plus(3600)).allowed,
             "a new window starts"
+        );
+    }
+
+    #[test]
+    fn release_takes_a_counted_hit_back() {
+        let window = FixedWindow::with_limit(2, 900);
+        let start = Timestamp(1_800_000_000);
+        let first = window.hit("alice", start);
+        let second = window.hit("alice", start.plus(1));
+        assert!(first.allowed);
+        assert!(second.allowed);
+        assert_eq!(second.remaining, 0);
+        assert_eq!(second.reset_in, 899);
+
+        window.release(&"alice", &second);
+        let again = window.hit("alice", start.plus(2));
+        assert!(again.allowed, "the released hit can be used again");
+        let over = window.hit("alice", start.plus(3));
+        assert!(!over.allowed, "the limit is used up");
+        window.release(&"alice", &over);
+        assert!(
+            !window.hit("alice", start.plus(4)).allowed,
+            "releasing a hit that was not counted changes nothing"
+        );
+
+        let next = window.hit("alice", start.plus(900));
+        assert_eq!(next.remaining, 1, "a new window starts empty");
+        window.release(&"alice", &first);
+        assert_eq!(
+            window.hit("alice", start.plus(901)).remaining,
+            0,
+            "releasing a hit of an ended window changes nothing"
         );
     }
 }

@@ -1,5 +1,5 @@
 use bytes::{Bytes, BytesMut};
-use http::header::{CONNECTION, CONTENT_TYPE};
+use http::header::{CACHE_CONTROL, CONNECTION, CONTENT_TYPE};
 use http::{HeaderValue, Response, StatusCode};
 
 use crate::app::MAX_BODY_BYTES;
@@ -79,14 +79,35 @@ impl BodyCollector {
     }
 }
 
-/// Builds the 413 answer for an oversized body, closing the connection.
+/// Builds the 413 response for an oversized body, closing the connection.
 pub fn too_large() -> Response<Bytes> {
-    let body = r#"{"error":"invalid_request","error_description":"the request body is too large"}"#;
+    let mut response = json_error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        r#"{"error":"invalid_request","error_description":"the request body is too large"}"#,
+    );
+    response
+        .headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+/// Builds the 400 response for a request body that failed or timed out while
+/// being read.
+pub fn unreadable_body() -> Response<Bytes> {
+    json_error(
+        StatusCode::BAD_REQUEST,
+        r#"{"error":"invalid_request","error_description":"the request body could not be read; send it again without pausing"}"#,
+    )
+}
+
+/// Builds a JSON error that must not be cached, like the token endpoint's
+/// errors (RFC 6749 §5.2).
+fn json_error(status: StatusCode, body: &'static str) -> Response<Bytes> {
     let mut response = Response::new(Bytes::from_static(body.as_bytes()));
-    *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+    *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    headers.insert(CONNECTION, HeaderValue::from_static("close"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 
@@ -116,5 +137,25 @@ mod tests {
             !flood.push(&vec![0u8; MAX_DRAINED_BYTES + 1]),
             "reading stops past the drain limit"
         );
+    }
+
+    #[test]
+    fn body_errors_are_json_and_not_stored() {
+        for (response, status) in [
+            (too_large(), StatusCode::PAYLOAD_TOO_LARGE),
+            (unreadable_body(), StatusCode::BAD_REQUEST),
+        ] {
+            assert_eq!(response.status(), status);
+            assert_eq!(response.headers()[CACHE_CONTROL], "no-store", "{status}");
+            assert_eq!(
+                response.headers()[CONTENT_TYPE],
+                "application/json",
+                "{status}"
+            );
+            let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
+            assert_eq!(body["error"], "invalid_request", "{status}");
+            assert!(body["error_description"].is_string(), "{status}");
+        }
+        assert_eq!(too_large().headers()[CONNECTION], "close");
     }
 }

@@ -218,6 +218,24 @@ impl std::fmt::Debug for Created {
     }
 }
 
+/// Where a [`Bootstrap`] came from, which decides what is printed and logged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BootstrapSource {
+    /// [`Bootstrap::demo`]: the generated user password is returned for printing.
+    Demo,
+    /// A bootstrap file: the passwords come from the file and are not returned.
+    File,
+}
+
+impl BootstrapSource {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Demo => "demo",
+            Self::File => "bootstrap file",
+        }
+    }
+}
+
 /// Creates the users and apps that do not exist yet; existing ones are left as they are.
 ///
 /// Returns what was created, with generated secrets, for the caller to print once.
@@ -231,7 +249,7 @@ pub async fn apply<S: FltrStore>(
     catalog: &ScopeCatalog,
     bootstrap: &Bootstrap,
     now: Timestamp,
-    generated_user_passwords: bool,
+    source: BootstrapSource,
 ) -> Result<Vec<Created>, BootstrapError> {
     let mut clients = Vec::new();
     for app in &bootstrap.apps {
@@ -247,7 +265,7 @@ pub async fn apply<S: FltrStore>(
             .await
             .map_err(|_| BootstrapError::Random)??;
         store.insert_user(&user.username, &hash).await?;
-        let generated_password = generated_user_passwords.then(|| user.password.clone());
+        let generated_password = (source == BootstrapSource::Demo).then(|| user.password.clone());
         created.push(Created::User {
             username: user.username.clone(),
             generated_password,
@@ -277,7 +295,7 @@ pub async fn apply<S: FltrStore>(
             Ok(()) | Err(StoreError::Conflict) => {}
             Err(error) => return Err(error.into()),
         }
-        tracing::info!(%client_id, "created OAuth app from bootstrap");
+        tracing::info!(%client_id, source = source.as_str(), "created OAuth app");
         created.push(Created::App {
             name: app.name.clone(),
             client_id,

@@ -6,7 +6,7 @@ use clap::Parser;
 use portcullis_server_core::{AuthorizationServer, Clock};
 
 use crate::app::{AppOptions, FltrApp, FltrStore};
-use crate::bootstrap::{Bootstrap, BootstrapError, Created, apply};
+use crate::bootstrap::{Bootstrap, BootstrapError, BootstrapSource, Created, apply};
 use crate::profile::server_config;
 
 /// Command-line settings shared by the FLTR example servers; each flag also
@@ -116,14 +116,24 @@ pub async fn build_app_with<S: FltrStore, C: Clock>(
     let config = server_config(issuer).map_err(|_| StartError::Issuer(issuer.to_owned()))?;
     let now = clock.now();
     let created = match bootstrap {
-        Some(bootstrap) => apply(&store, &config.catalog, bootstrap, now, false).await?,
+        Some(bootstrap) => {
+            apply(
+                &store,
+                &config.catalog,
+                bootstrap,
+                now,
+                BootstrapSource::File,
+            )
+            .await?
+        }
         None if store
             .user_by_name("demo")
             .await
             .map_err(BootstrapError::from)?
             .is_none() =>
         {
-            apply(&store, &config.catalog, &Bootstrap::demo()?, now, true).await?
+            let demo = Bootstrap::demo()?;
+            apply(&store, &config.catalog, &demo, now, BootstrapSource::Demo).await?
         }
         None => Vec::new(),
     };

@@ -178,11 +178,16 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// Sends `tracing` events to standard output, filtered by `RUST_LOG` (default `info`).
+/// Sends `tracing` events to standard output, filtered by `RUST_LOG` (default
+/// `info`), with ANSI colours only when standard output is a terminal.
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).init();
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(terminal)
+        .init();
 }
 
 #[cfg(test)]

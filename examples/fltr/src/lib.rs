@@ -6,7 +6,9 @@
 //! users with argon2id password hashes, browser sessions, the login and
 //! consent page, the sample `/v1/datasets` API with its per-grant rate limit,
 //! command-line settings and bootstrap. [`FltrApp::handle`] serves one whole
-//! request, so the hyper and actix-web bindings only convert types.
+//! request, so the hyper and actix-web bindings only convert types. The
+//! consent page limits failed sign-ins per username and per source address
+//! ([`SIGN_IN_FAILURES_PER_USER`], [`SIGN_IN_FAILURES_PER_ADDRESS`]).
 //!
 //! ```
 //! use bytes::Bytes;
@@ -33,18 +35,20 @@ mod app;
 mod body;
 mod bootstrap;
 mod config;
+mod consent;
 mod launch;
 mod pages;
 mod passwords;
 mod profile;
 mod session;
+mod sign_in;
 
 pub use api::{Dataset, DatasetList, RATE_LIMIT_PER_HOUR};
 pub use app::{AppOptions, FltrApp, FltrStore, MAX_BODY_BYTES, resource_metadata_url};
-pub use body::{BodyCollector, BodyTooLarge, MAX_DRAINED_BYTES, too_large};
+pub use body::{BodyCollector, BodyTooLarge, MAX_DRAINED_BYTES, too_large, unreadable_body};
 pub use bootstrap::{
-    Bootstrap, BootstrapApp, BootstrapError, BootstrapUser, Created, MIN_SECRET_CHARS,
-    apply as apply_bootstrap,
+    Bootstrap, BootstrapApp, BootstrapError, BootstrapSource, BootstrapUser, Created,
+    MIN_SECRET_CHARS, apply as apply_bootstrap,
 };
 pub use config::{Settings, StartError, build_app, build_app_with, issuer_for, print_created};
 pub use launch::{Binding, Database, init_logging, launch, purge_expired, shutdown_signal};
@@ -55,3 +59,4 @@ pub use profile::{
     MCP_RESOURCE, REFRESH_TOKEN_LIFETIME, REFRESH_TOKEN_PREFIX, SCOPES, catalog, server_config,
 };
 pub use session::{PENDING_LIFETIME, SESSION_LIFETIME};
+pub use sign_in::{SIGN_IN_FAILURES_PER_ADDRESS, SIGN_IN_FAILURES_PER_USER, SIGN_IN_WINDOW};

@@ -27,14 +27,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{Request, Response, StatusCode};
+use http::{Request, Response};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use portcullis_fltr::{BodyCollector, ClientAddr, FltrApp, FltrStore, too_large};
+use portcullis_fltr::{BodyCollector, ClientAddr, FltrApp, FltrStore, too_large, unreadable_body};
 use portcullis_server_core::Clock;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -161,11 +161,11 @@ async fn read_body(mut body: Incoming, declared: Option<u64>) -> Result<Bytes, R
             Ok(None) => break,
             Ok(Some(Err(error))) => {
                 tracing::debug!(%error, "reading the request body failed");
-                return Err(bad_body());
+                return Err(unreadable_body());
             }
             Err(_) => {
                 tracing::debug!("the request body timed out");
-                return Err(bad_body());
+                return Err(unreadable_body());
             }
         };
         if let Ok(data) = frame.into_data() {
@@ -175,10 +175,4 @@ async fn read_body(mut body: Incoming, declared: Option<u64>) -> Result<Bytes, R
         }
     }
     collector.finish().map_err(|_| too_large())
-}
-
-fn bad_body() -> Response<Bytes> {
-    let mut response = Response::new(Bytes::from_static(b"the request body could not be read"));
-    *response.status_mut() = StatusCode::BAD_REQUEST;
-    response
 }

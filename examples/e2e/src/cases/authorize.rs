@@ -13,7 +13,7 @@ use crate::{Harness, Reply};
 /// Checks that a reply is the server's own error page: a 4xx HTML page with
 /// no `Location`, so nothing is sent to an unverified redirect URI.
 #[track_caller]
-fn assert_error_page(reply: &Reply, status: u16, what: &str) {
+pub(crate) fn assert_error_page(reply: &Reply, status: u16, what: &str) {
     assert_eq!(
         reply.status,
         status,
@@ -35,7 +35,7 @@ fn assert_error_page(reply: &Reply, status: u16, what: &str) {
 }
 
 /// The guide's authorization request for the web app with fresh PKCE and state.
-fn guide_query() -> (Form, String) {
+pub(crate) fn guide_query() -> (Form, String) {
     let state = random_state();
     let query = authorization_query(
         &WEB_APP,
@@ -401,8 +401,9 @@ pub async fn wrong_password_shows_page_again(harness: &Harness) {
     );
 }
 
-/// A consent form with a wrong CSRF token, sent with someone else's session
-/// cookie, or sent with no cookie, gets an error page and no redirect.
+/// A consent form with a wrong CSRF token, sent with another browser's
+/// cookies, with forged cookie values or with no cookie, gets an error page
+/// and no redirect.
 pub async fn forged_consent_form_is_rejected(harness: &Harness) {
     let (query, _) = guide_query();
     let mut alice = harness.browser();
@@ -441,11 +442,23 @@ pub async fn forged_consent_form_is_rejected(harness: &Harness) {
     let reply = no_cookie
         .submit_consent(&alice_form, Some(ALICE), Decision::Approve)
         .await;
-    assert_rejected_form(&reply, "the form sent without a session cookie");
+    assert_rejected_form(&reply, "the form sent without cookies");
+
+    let mut forged_cookies = harness.browser();
+    let replaced = alice
+        .cookies()
+        .keys()
+        .map(|name| (name.clone(), random_state()))
+        .collect();
+    forged_cookies.set_cookies(replaced);
+    let reply = forged_cookies
+        .submit_consent(&alice_form, Some(ALICE), Decision::Approve)
+        .await;
+    assert_rejected_form(&reply, "the form sent with forged cookie values");
 }
 
 #[track_caller]
-fn assert_rejected_form(reply: &Reply, what: &str) {
+pub(crate) fn assert_rejected_form(reply: &Reply, what: &str) {
     assert!(
         matches!(reply.status.as_u16(), 400 | 403),
         "{what}: the error page has status 400 or 403: {}",
@@ -464,7 +477,7 @@ fn assert_rejected_form(reply: &Reply, what: &str) {
 
 /// The consent page cannot be framed (RFC 9700 §4.16), names the client, and
 /// lists each requested scope with its description and no other scope. Its
-/// session cookie is `HttpOnly` and `SameSite=Lax`, and no `form-action`
+/// cookies are `HttpOnly` and `SameSite=Lax`, and no `form-action`
 /// policy stops the browser from following the 303 to the client.
 pub async fn consent_page_names_client_and_scopes(harness: &Harness) {
     let (query, _) = guide_query();
@@ -506,21 +519,27 @@ pub async fn consent_page_names_client_and_scopes(harness: &Harness) {
         "the form has approve and deny buttons"
     );
 
-    let cookie = page
+    let cookies: Vec<&str> = page
         .headers
         .get_all("set-cookie")
         .iter()
         .filter_map(|value| value.to_str().ok())
-        .next()
-        .unwrap_or_else(|| panic!("the page sets a session cookie: {:?}", page.headers));
+        .collect();
     assert!(
-        cookie.contains("HttpOnly"),
-        "the session cookie is HttpOnly: {cookie}"
+        !cookies.is_empty(),
+        "the page sets a cookie that binds the form to the browser: {:?}",
+        page.headers
     );
-    assert!(
-        cookie.contains("SameSite=Lax"),
-        "the session cookie is SameSite=Lax: {cookie}"
-    );
+    for cookie in cookies {
+        assert!(
+            cookie.contains("HttpOnly"),
+            "the cookie is HttpOnly: {cookie}"
+        );
+        assert!(
+            cookie.contains("SameSite=Lax"),
+            "the cookie is SameSite=Lax: {cookie}"
+        );
+    }
 
     // Chromium also checks form-action against the redirects that follow a
     // form submission, so a policy that names only 'self' blocks the 303 to
@@ -542,27 +561,30 @@ pub async fn consent_page_names_client_and_scopes(harness: &Harness) {
     }
 }
 
-/// Signing in replaces the session cookie, so a cookie planted before sign-in
-/// is never signed in (session fixation), and a submitted form cannot be sent again.
+/// Signing in sets a session cookie that no response set before, so cookies
+/// planted before sign-in are never signed in (session fixation), and a
+/// submitted form cannot be sent again.
 pub async fn sign_in_renews_session_and_consumes_form(harness: &Harness) {
     let (query, state) = guide_query();
     let mut browser = harness.browser();
     let (_, form) = browser.open_consent(&query).await;
     let before = browser.cookies().clone();
-    assert!(!before.is_empty(), "the consent page sets a session cookie");
+    assert!(!before.is_empty(), "the consent page sets a cookie");
 
     let reply = browser
         .submit_consent(&form, Some(ALICE), Decision::Approve)
         .await;
     code_from_redirect(harness, &reply, WEB_APP.redirect_uri, &state);
-    let after = browser.cookies().clone();
-    for (name, value) in &before {
-        assert_ne!(
-            after.get(name),
-            Some(value),
-            "signing in replaces the session cookie {name}"
-        );
-    }
+    let set_at_sign_in: Vec<&String> = browser
+        .cookies()
+        .iter()
+        .filter(|(name, value)| before.get(*name) != Some(*value))
+        .map(|(name, _)| name)
+        .collect();
+    assert!(
+        !set_at_sign_in.is_empty(),
+        "signing in sets a cookie with a value no earlier response set"
+    );
 
     let reply = browser.submit_consent(&form, None, Decision::Approve).await;
     assert_rejected_form(&reply, "the answered form sent again");
@@ -572,7 +594,7 @@ pub async fn sign_in_renews_session_and_consumes_form(harness: &Harness) {
     let (_, form) = planted.open_consent(&guide_query().0).await;
     assert!(
         form.has_sign_in,
-        "the cookie from before sign-in does not carry the signed-in user"
+        "the cookies from before sign-in do not carry the signed-in user"
     );
 }
 

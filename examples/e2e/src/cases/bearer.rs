@@ -51,6 +51,17 @@ pub async fn missing_bearer_gets_bare_challenge(harness: &Harness) {
         !challenge.contains("error="),
         "a request without credentials gets no error code: {challenge:?}"
     );
+    assert_eq!(
+        reply.oauth_error(),
+        None,
+        "the body names no error code either: {}",
+        reply.describe()
+    );
+    assert!(
+        reply.json()["error_description"].is_string(),
+        "the body says what is missing: {}",
+        reply.describe()
+    );
 }
 
 /// An unknown token gets 401 `invalid_token`.

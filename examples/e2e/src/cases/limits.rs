@@ -40,6 +40,18 @@ pub async fn oversized_token_body_gets_413(harness: &Harness) {
         "a body of 64 KiB + 1 byte gets 413: {}",
         reply.describe()
     );
+    assert_eq!(
+        reply.header("cache-control"),
+        Some("no-store"),
+        "the 413 carries Cache-Control: no-store, as token errors do: {}",
+        reply.describe()
+    );
+    assert_eq!(
+        reply.oauth_error().as_deref(),
+        Some("invalid_request"),
+        "the 413 is a JSON invalid_request: {}",
+        reply.describe()
+    );
     assert_still_serving(harness, "a 64 KiB + 1 byte body").await;
 
     let body = format!("{prefix}{}", "a".repeat(MAX_BODY_BYTES - prefix.len()));

@@ -252,14 +252,14 @@ fn header_lists(reply: &Reply, name: &str, item: &str) -> bool {
 }
 
 /// Discovery, token, registration and revocation endpoints accept a CORS
-/// preflight from a browser-based MCP client that sends `MCP-Protocol-Version`.
+/// preflight from a browser-based MCP client that sends `MCP-Protocol-Version`,
+/// and well-known paths that serve no document get none.
 /// The authorization endpoint never allows a cross-origin read, so a page on
 /// another origin cannot read the consent page or its CSRF token (RFC 9700 §2.6).
 pub async fn cors_allows_discovery_not_authorize(harness: &Harness) {
     let http = harness.http();
     for (path, method) in [
         (SERVER_METADATA_PATH, "GET"),
-        ("/.well-known/oauth-protected-resource", "GET"),
         ("/.well-known/oauth-protected-resource/v1", "GET"),
         ("/.well-known/oauth-protected-resource/mcp", "GET"),
         ("/oauth/token", "POST"),
@@ -297,6 +297,35 @@ pub async fn cors_allows_discovery_not_authorize(harness: &Harness) {
                 "mcp-protocol-version"
             ),
             "{what}: Access-Control-Allow-Headers lists mcp-protocol-version: {:?}",
+            reply.headers
+        );
+    }
+
+    for path in [
+        "/.well-known/oauth-protected-resource",
+        "/.well-known/openid-configuration",
+        "/.well-known/no-such-document",
+    ] {
+        let reply = http
+            .send(
+                Method::OPTIONS,
+                path,
+                &[
+                    ("origin", BROWSER_ORIGIN),
+                    ("access-control-request-method", "GET"),
+                ],
+                None,
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            404,
+            "OPTIONS {path}, which serves nothing, gets 404 and no preflight: {}",
+            reply.describe()
+        );
+        assert!(
+            reply.headers.get("access-control-allow-methods").is_none(),
+            "OPTIONS {path} allows no methods: {:?}",
             reply.headers
         );
     }

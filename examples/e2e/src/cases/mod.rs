@@ -12,11 +12,13 @@ mod limits;
 mod logs;
 mod mcp;
 mod metadata;
+mod methods;
 mod python;
 mod registration;
 mod resource_indicators;
 mod resource_metadata;
 mod revocation;
+mod sign_in;
 mod token;
 
 pub use authorize::{
@@ -44,6 +46,9 @@ pub use limits::{
 pub use logs::logs_contain_no_secrets;
 pub use mcp::mcp_client_flow_with_resource;
 pub use metadata::{cors_allows_discovery_not_authorize, server_metadata_lists_capabilities};
+pub use methods::{
+    head_answers_like_get, method_not_allowed_lists_head, post_authorization_request_shows_get_hint,
+};
 pub use python::python_guide_client_completes_flow;
 pub use registration::{
     confidential_client_registration, dynamic_client_errors_stay_on_server,
@@ -61,6 +66,10 @@ pub use revocation::{
     confidential_revocation_needs_secret, other_client_cannot_revoke,
     revoked_access_token_stops_working, unknown_token_revocation_succeeds,
     wrong_token_type_hint_still_revokes,
+};
+pub use sign_in::{
+    consent_tabs_survive_sign_in, failed_sign_ins_are_throttled_per_address,
+    failed_sign_ins_are_throttled_per_user,
 };
 pub use token::{
     access_token_expires_after_an_hour, basic_and_body_secret_is_invalid_request,
