@@ -215,12 +215,16 @@ pub struct Config {
 
     /// Dynamic registrations the server allows per source address in its rate
     /// limit window (at most 59): the kit sends one more and expects 429. It runs
-    /// last, because the server then refuses registrations until the window ends.
+    /// after the other checks that register, because the server then refuses
+    /// registrations until the window ends.
     #[arg(long, value_name = "N")]
     pub registration_limit: Option<u32>,
 
-    /// Send 50 wrong client secrets to check throttling. This may lock the test
-    /// client out for a while, so it runs last and only when asked for.
+    /// Send 50 wrong client secrets to check throttling, then check that
+    /// another client still gets tokens. On a server that throttles, this
+    /// locks the test client out for a while (one minute on the FLTR example
+    /// server). So these checks run last and only when asked for, and a run
+    /// within that time skips the checks that need the test client.
     #[arg(long)]
     pub brute_force: bool,
 

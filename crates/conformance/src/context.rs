@@ -7,7 +7,7 @@ use url::Url;
 
 use crate::config::Config;
 use crate::discovery::{Endpoints, Metadata};
-use crate::http::{HttpClient, HttpError, HttpRequest, HttpResponse};
+use crate::http::{HttpClient, HttpError, HttpRequest, HttpResponse, RateLimited};
 use crate::mask::Masker;
 use crate::report::Outcome;
 
@@ -308,6 +308,12 @@ impl<'a> Ctx<'a> {
             .http
             .send(HttpRequest::post_json(endpoint, &body))
             .map_err(|e| format!("registering a public client failed: {}", e.message))?;
+        if let Some(limited) = RateLimited::of(&response) {
+            return Err(format!(
+                "registering a public client failed: {}",
+                limited.skip_reason()
+            ));
+        }
         match (response.status, response.json_str("client_id")) {
             (200 | 201, Some(id)) => Ok(Client {
                 id,

@@ -19,6 +19,10 @@ const MAX_INTERNAL_REDIRECTS: usize = 5;
 #[derive(Clone, Debug)]
 pub(crate) struct AuthzRequest {
     pub(crate) params: Vec<(String, String)>,
+    /// Parameters already percent-encoded as `name=value`, sent after
+    /// `params` as written. They carry byte sequences that are not UTF-8,
+    /// which `params` cannot hold.
+    pub(crate) encoded_params: Vec<String>,
     /// Verifier for the challenge sent, when the kit generated or chose it.
     pub(crate) verifier: Option<String>,
     /// Redirect URI where the authorization response is expected.
@@ -244,6 +248,7 @@ impl Ctx<'_> {
         let pkce = Pkce::generate();
         let mut request = AuthzRequest {
             params: Vec::new(),
+            encoded_params: Vec::new(),
             verifier: None,
             target: client.redirect_uri.clone(),
         };
@@ -271,7 +276,13 @@ impl Ctx<'_> {
             .iter()
             .map(|(n, v)| (n.as_str(), v.as_str()))
             .collect();
-        let query = encode_form(&pairs);
+        let mut query = encode_form(&pairs);
+        for encoded in &request.encoded_params {
+            if !query.is_empty() {
+                query.push('&');
+            }
+            query.push_str(encoded);
+        }
         let endpoint = &self.endpoints.authorization;
         let separator = if endpoint.contains('?') { '&' } else { '?' };
         format!("{endpoint}{separator}{query}")
@@ -315,6 +326,7 @@ impl Ctx<'_> {
                     }
                 }
             }
+            self.learn_form_secrets(&response);
             if decision == Decision::Look {
                 break Landing::Page;
             }
@@ -369,6 +381,27 @@ impl Ctx<'_> {
         if let Landing::Client { query, fragment } = landing {
             for (name, value) in query.iter().chain(fragment) {
                 if matches!(name.as_str(), "code" | "access_token" | "id_token") {
+                    self.masker.add(value);
+                }
+            }
+        }
+    }
+
+    /// Adds the values of a page's form fields whose names mark them as
+    /// secret, such as a hidden `csrf` or `request_id`, to the masker. The
+    /// configured password is known already, and `state` is the kit's own
+    /// value, which the masker hides by name and the state checks quote in
+    /// their reasons.
+    fn learn_form_secrets(&mut self, page: &HttpResponse) {
+        if page.is_redirect() {
+            return;
+        }
+        for form in html::find_forms(&page.text()) {
+            for input in &form.inputs {
+                let learn = input.name != "state"
+                    && input.name != self.config.password_field
+                    && self.masker.is_secret_field(&input.name);
+                if let (true, Some(value)) = (learn, &input.value) {
                     self.masker.add(value);
                 }
             }
@@ -704,6 +737,7 @@ mod tests {
     fn request_set_replaces_every_value() {
         let mut request = AuthzRequest {
             params: Vec::new(),
+            encoded_params: Vec::new(),
             verifier: None,
             target: String::new(),
         };

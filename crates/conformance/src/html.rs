@@ -7,6 +7,8 @@
 //! in attribute values. It returns no errors: malformed markup yields fewer tags,
 //! as the truncation test below exercises.
 
+use std::ops::Range;
+
 /// A start or end tag.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Tag {
@@ -64,8 +66,40 @@ impl Form {
 /// Elements whose content is text, not markup, so tags inside them are ignored.
 const RAW_TEXT_ELEMENTS: [&str; 4] = ["script", "style", "textarea", "title"];
 
+/// A tag as scanned, with the source position of each attribute value.
+struct ScannedTag {
+    name: String,
+    attrs: Vec<ScannedAttribute>,
+    end: bool,
+}
+
+/// An attribute as scanned: the lowercase name, the decoded value, and the
+/// byte range of the value as written, which is `None` when there is no value.
+struct ScannedAttribute {
+    name: String,
+    value: String,
+    raw: Option<Range<usize>>,
+}
+
 /// Scans a document and returns its tags in source order.
 pub(crate) fn scan_tags(html: &str) -> Vec<Tag> {
+    scan_tags_with_positions(html)
+        .into_iter()
+        .map(|tag| Tag {
+            name: tag.name,
+            attrs: tag
+                .attrs
+                .into_iter()
+                .map(|attr| (attr.name, attr.value))
+                .collect(),
+            end: tag.end,
+        })
+        .collect()
+}
+
+/// Scans a document and returns its tags in source order, with the position
+/// of each attribute value.
+fn scan_tags_with_positions(html: &str) -> Vec<ScannedTag> {
     let bytes = html.as_bytes();
     let mut tags = Vec::new();
     let mut pos = 0;
@@ -96,7 +130,7 @@ pub(crate) fn scan_tags(html: &str) -> Vec<Tag> {
         if !end_tag && RAW_TEXT_ELEMENTS.contains(&name.as_str()) {
             pos = skip_raw_text(html, pos, &name);
         }
-        tags.push(Tag {
+        tags.push(ScannedTag {
             name,
             attrs: if end_tag { Vec::new() } else { attrs },
             end: end_tag,
@@ -134,7 +168,7 @@ fn skip_raw_text(html: &str, from: usize, name: &str) -> usize {
 
 /// Scans attributes from just after the tag name; returns them and the index
 /// just past the closing `>`.
-fn scan_attributes(html: &str, from: usize) -> (Vec<(String, String)>, usize) {
+fn scan_attributes(html: &str, from: usize) -> (Vec<ScannedAttribute>, usize) {
     let bytes = html.as_bytes();
     let mut attrs = Vec::new();
     let mut i = from;
@@ -152,31 +186,34 @@ fn scan_attributes(html: &str, from: usize) -> (Vec<(String, String)>, usize) {
         let name = html[i..name_end].to_ascii_lowercase();
         i = scan_while(bytes, name_end, |b| b.is_ascii_whitespace());
         let mut value = String::new();
+        let mut raw = None;
         if i < bytes.len() && bytes[i] == b'=' {
             i = scan_while(bytes, i + 1, |b| b.is_ascii_whitespace());
-            let (raw, next) = scan_value(html, i);
-            value = decode_entities(raw);
+            let (range, next) = scan_value(html, i);
+            value = decode_entities(&html[range.clone()]);
+            raw = Some(range);
             i = next;
         }
         if !name.is_empty() {
-            attrs.push((name, value));
+            attrs.push(ScannedAttribute { name, value, raw });
         }
     }
 }
 
-/// Scans one attribute value, quoted or not; returns it raw and the next index.
-fn scan_value(html: &str, from: usize) -> (&str, usize) {
+/// Scans one attribute value, quoted or not; returns the byte range of the
+/// value without its quotes, and the next index.
+fn scan_value(html: &str, from: usize) -> (Range<usize>, usize) {
     let bytes = html.as_bytes();
     match bytes.get(from) {
         Some(&quote) if quote == b'"' || quote == b'\'' => {
             let end = scan_while(bytes, from + 1, |b| b != quote);
-            (&html[from + 1..end], (end + 1).min(bytes.len()))
+            (from + 1..end, (end + 1).min(bytes.len()))
         }
         Some(_) => {
             let end = scan_while(bytes, from, |b| !b.is_ascii_whitespace() && b != b'>');
-            (&html[from..end], end)
+            (from..end, end)
         }
-        None => ("", from),
+        None => (from..from, from),
     }
 }
 
@@ -336,6 +373,44 @@ pub(crate) fn visible_text(html: &str) -> String {
     text
 }
 
+/// Replaces the `value` of every `input` element whose `name` satisfies
+/// `is_secret` with `mask`, and leaves the rest of the document as written.
+pub(crate) fn mask_input_values(
+    html: &str,
+    is_secret: impl Fn(&str) -> bool,
+    mask: &str,
+) -> String {
+    let mut ranges: Vec<Range<usize>> = Vec::new();
+    for tag in scan_tags_with_positions(html) {
+        if tag.end || tag.name != "input" {
+            continue;
+        }
+        let secret = tag
+            .attrs
+            .iter()
+            .find(|attr| attr.name == "name")
+            .is_some_and(|attr| is_secret(&attr.value));
+        if !secret {
+            continue;
+        }
+        let values = tag.attrs.iter().filter(|attr| attr.name == "value");
+        ranges.extend(values.filter_map(|attr| attr.raw.clone()));
+    }
+    ranges.sort_by_key(|range| range.start);
+    let mut out = String::with_capacity(html.len());
+    let mut copied = 0;
+    for range in ranges {
+        if range.start < copied {
+            continue;
+        }
+        out.push_str(&html[copied..range.start]);
+        out.push_str(mask);
+        copied = range.end;
+    }
+    out.push_str(&html[copied..]);
+    out
+}
+
 /// Returns whether a start tag in the document has the attribute `id="id"`.
 pub(crate) fn has_element_with_id(html: &str, id: &str) -> bool {
     scan_tags(html)
@@ -463,6 +538,37 @@ mod tests {
         let forms = find_forms(r#"<form method=POST><input name=a value=1>"#);
         assert_eq!(forms.len(), 1);
         assert_eq!(forms[0].inputs[0].value.as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn masks_values_of_named_inputs() {
+        let masked = mask_input_values(
+            LOGIN_PAGE,
+            |name| matches!(name, "request_id" | "csrf"),
+            "***",
+        );
+        assert!(masked.contains(r#"<input type="hidden" name="request_id" value="***">"#));
+        assert!(masked.contains("<input type=hidden name=csrf value=***>"));
+        assert!(!masked.contains("r1d"));
+        assert!(!masked.contains("abc123"));
+        // Other inputs, and text that only looks like an input, stay as written.
+        assert!(masked.contains(r#"<input type="checkbox" name="newsletter" value="yes">"#));
+        assert_eq!(
+            masked.len(),
+            LOGIN_PAGE.len() - "r1d&quot;x".len() - "abc123".len() + 6
+        );
+        let in_script = r#"<script>"<input name=csrf value=x>"</script>"#;
+        assert_eq!(mask_input_values(in_script, |_| true, "***"), in_script);
+    }
+
+    #[test]
+    fn masks_value_before_name_and_empty_values() {
+        let page = r#"<input value='v1' name="CSRF"><input name=csrf value=><input name=csrf>"#;
+        let masked = mask_input_values(page, |name| name.eq_ignore_ascii_case("csrf"), "***");
+        assert_eq!(
+            masked,
+            r#"<input value='***' name="CSRF"><input name=csrf value=***><input name=csrf>"#
+        );
     }
 
     #[test]

@@ -1,6 +1,8 @@
-//! The HTTP client: no redirect following, bounded time and body size, and a
-//! cookie jar that each authorization flow owns.
+//! The HTTP client: no redirect following, bounded time and body size, one
+//! bounded retry after a short 429, and a cookie jar that each authorization
+//! flow owns.
 
+use std::cell::Cell;
 use std::io::Read as _;
 use std::time::Duration;
 
@@ -10,6 +12,13 @@ use url::Url;
 
 /// Largest response body read, in bytes; the rest is dropped.
 pub(crate) const MAX_BODY: u64 = 1024 * 1024;
+
+/// Longest `Retry-After` of a 429, in seconds, that the client waits out
+/// before it sends the request once more.
+pub(crate) const MAX_RETRY_WAIT_SECS: u64 = 5;
+
+/// Total seconds one run may spend waiting out 429 responses.
+const RETRY_WAIT_BUDGET_SECS: u64 = 60;
 
 /// A request to send, kept whole so a failed check can show it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -173,9 +182,54 @@ pub(crate) struct HttpError {
     pub(crate) message: String,
 }
 
+/// A 429 Too Many Requests that the client did not wait out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct RateLimited {
+    /// The `Retry-After` header as received, if any.
+    pub(crate) retry_after: Option<String>,
+}
+
+impl RateLimited {
+    /// Returns the 429 of `response`, or `None` for any other status.
+    pub(crate) fn of(response: &HttpResponse) -> Option<Self> {
+        (response.status == 429).then(|| Self {
+            retry_after: response.header("retry-after").map(str::to_owned),
+        })
+    }
+
+    /// Describes the 429 as the reason a check skips.
+    pub(crate) fn skip_reason(&self) -> String {
+        let detail = match self.retry_after.as_deref().map(str::trim) {
+            Some(value) => match parse_delay_seconds(value) {
+                Some(seconds) => format!("Retry-After {seconds} s"),
+                None => format!("Retry-After {value}"),
+            },
+            None => String::from("no Retry-After"),
+        };
+        format!("the server rate-limited the kit (429, {detail}); run again later")
+    }
+}
+
+/// Parses a `Retry-After` in its delay-seconds form (RFC 9110 §10.2.3).
+/// The HTTP-date form gives `None`, so such a 429 is never waited out.
+fn parse_delay_seconds(value: &str) -> Option<u64> {
+    let value = value.trim();
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    value.parse().ok()
+}
+
 /// The blocking HTTP client every check uses.
 pub(crate) struct HttpClient {
     agent: ureq::Agent,
+    /// Whether a 429 with a `Retry-After` of at most [`MAX_RETRY_WAIT_SECS`]
+    /// is waited out and the request sent once more.
+    retry_rate_limited: Cell<bool>,
+    /// Seconds of waiting left from [`RETRY_WAIT_BUDGET_SECS`].
+    wait_budget: Cell<u64>,
+    /// The last 429 that was not waited out, until [`HttpClient::take_rate_limited`].
+    rate_limited: Cell<Option<RateLimited>>,
 }
 
 impl HttpClient {
@@ -191,11 +245,62 @@ impl HttpClient {
             .build();
         Self {
             agent: config.new_agent(),
+            retry_rate_limited: Cell::new(true),
+            wait_budget: Cell::new(RETRY_WAIT_BUDGET_SECS),
+            rate_limited: Cell::new(None),
         }
     }
 
+    /// Sets whether a 429 with a short `Retry-After` is waited out and the
+    /// request sent once more. A check that tests rate limiting turns it off,
+    /// because the 429 is what it looks for.
+    pub(crate) fn set_retry_rate_limited(&self, retry: bool) {
+        self.retry_rate_limited.set(retry);
+    }
+
+    /// Returns the last 429 that was not waited out since the previous call, and clears it.
+    pub(crate) fn take_rate_limited(&self) -> Option<RateLimited> {
+        self.rate_limited.take()
+    }
+
     /// Sends a request and reads at most [`MAX_BODY`] bytes of the response body.
+    ///
+    /// A 429 whose `Retry-After` is at most [`MAX_RETRY_WAIT_SECS`] seconds is
+    /// waited out and the request sent once more, while the run's waiting
+    /// budget lasts and unless [`HttpClient::set_retry_rate_limited`] turned
+    /// it off. A 429 that remains is returned, and remembered for
+    /// [`HttpClient::take_rate_limited`].
     pub(crate) fn send(&self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
+        let response = self.send_once(request)?;
+        let Some(limited) = RateLimited::of(&response) else {
+            return Ok(response);
+        };
+        let wait = limited
+            .retry_after
+            .as_deref()
+            .and_then(parse_delay_seconds)
+            .filter(|&wait| wait <= MAX_RETRY_WAIT_SECS && wait <= self.wait_budget.get());
+        let Some(wait) = wait.filter(|_| self.retry_rate_limited.get()) else {
+            self.rate_limited.set(Some(limited));
+            return Ok(response);
+        };
+        self.wait_budget.set(self.wait_budget.get() - wait);
+        tracing::info!(
+            method = %response.request.method,
+            path = %path_of(&response.request.url),
+            wait_secs = wait,
+            "rate-limited with 429; sending the request once more after Retry-After"
+        );
+        std::thread::sleep(Duration::from_secs(wait));
+        let retried = self.send_once(response.request)?;
+        if let Some(limited) = RateLimited::of(&retried) {
+            self.rate_limited.set(Some(limited));
+        }
+        Ok(retried)
+    }
+
+    /// Sends a request once, whatever the response.
+    fn send_once(&self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
         match self.try_send(&request) {
             Ok(RawResponse {
                 status,
@@ -526,5 +631,151 @@ mod tests {
             encode_form(&[("scope", "a b"), ("scope", "c/d"), ("x", "")]),
             "scope=a+b&scope=c%2Fd&x="
         );
+    }
+
+    #[test]
+    fn retry_after_delay_seconds() {
+        assert_eq!(parse_delay_seconds("5"), Some(5));
+        assert_eq!(parse_delay_seconds(" 0 "), Some(0));
+        assert_eq!(parse_delay_seconds("-1"), None);
+        assert_eq!(parse_delay_seconds("1.5"), None);
+        assert_eq!(parse_delay_seconds("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+        assert_eq!(parse_delay_seconds(""), None);
+    }
+
+    #[test]
+    fn rate_limit_skip_reasons() {
+        let limited = |value: Option<&str>| RateLimited {
+            retry_after: value.map(str::to_owned),
+        };
+        assert_eq!(
+            limited(Some("60")).skip_reason(),
+            "the server rate-limited the kit (429, Retry-After 60 s); run again later"
+        );
+        assert_eq!(
+            limited(Some("Wed, 21 Oct 2015 07:28:00 GMT")).skip_reason(),
+            "the server rate-limited the kit (429, Retry-After Wed, 21 Oct 2015 07:28:00 GMT); \
+             run again later"
+        );
+        assert_eq!(
+            limited(None).skip_reason(),
+            "the server rate-limited the kit (429, no Retry-After); run again later"
+        );
+    }
+
+    /// Serves one canned response per connection on `127.0.0.1`, in order, and
+    /// returns the base URL and a handle that yields the number of requests served.
+    fn serve_canned(responses: &[&'static str]) -> (String, std::thread::JoinHandle<usize>) {
+        use std::io::{BufRead as _, BufReader, Write as _};
+
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap_or_else(|e| panic!("binding 127.0.0.1:0 failed: {e}"));
+        let addr = listener
+            .local_addr()
+            .unwrap_or_else(|e| panic!("a bound listener has no address: {e}"));
+        let responses = responses.to_vec();
+        let handle = std::thread::spawn(move || {
+            let mut served = 0;
+            for response in responses {
+                let Ok((stream, _)) = listener.accept() else {
+                    break;
+                };
+                let mut reader = BufReader::new(stream);
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                    line.clear();
+                }
+                let mut stream = reader.into_inner();
+                let written = stream.write_all(response.as_bytes());
+                served += 1;
+                if written.is_err() {
+                    break;
+                }
+            }
+            served
+        });
+        (format!("http://{addr}/"), handle)
+    }
+
+    const OK: &str = "HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
+    const LIMITED_1S: &str = "HTTP/1.1 429 Too Many Requests\r\nretry-after: 1\r\n\
+                              content-length: 0\r\nconnection: close\r\n\r\n";
+    const LIMITED_0S: &str = "HTTP/1.1 429 Too Many Requests\r\nretry-after: 0\r\n\
+                              content-length: 0\r\nconnection: close\r\n\r\n";
+    const LIMITED_60S: &str = "HTTP/1.1 429 Too Many Requests\r\nretry-after: 60\r\n\
+                               content-length: 0\r\nconnection: close\r\n\r\n";
+
+    fn served(handle: std::thread::JoinHandle<usize>) -> usize {
+        handle
+            .join()
+            .unwrap_or_else(|_| panic!("the canned server panicked"))
+    }
+
+    #[test]
+    fn short_429_is_waited_out_and_sent_again() {
+        let (url, server) = serve_canned(&[LIMITED_1S, OK]);
+        let client = HttpClient::new(Duration::from_secs(10));
+        let response = client.send(HttpRequest::get(url));
+        let response = response.unwrap_or_else(|e| panic!("the request failed: {}", e.message));
+        assert_eq!(response.status, 200);
+        // The one second waited is taken from the run's budget.
+        assert_eq!(client.wait_budget.get(), RETRY_WAIT_BUDGET_SECS - 1);
+        assert_eq!(client.take_rate_limited(), None);
+        assert_eq!(served(server), 2);
+    }
+
+    #[test]
+    fn long_429_is_returned_and_remembered() {
+        let (url, server) = serve_canned(&[LIMITED_60S]);
+        let client = HttpClient::new(Duration::from_secs(10));
+        let response = client.send(HttpRequest::get(url));
+        let response = response.unwrap_or_else(|e| panic!("the request failed: {}", e.message));
+        assert_eq!(response.status, 429);
+        assert_eq!(
+            client.take_rate_limited(),
+            Some(RateLimited {
+                retry_after: Some("60".to_owned())
+            })
+        );
+        assert_eq!(client.take_rate_limited(), None);
+        assert_eq!(served(server), 1);
+    }
+
+    #[test]
+    fn second_429_is_not_retried_again() {
+        let (url, server) = serve_canned(&[LIMITED_0S, LIMITED_0S, OK]);
+        let client = HttpClient::new(Duration::from_secs(10));
+        let response = client.send(HttpRequest::get(url.clone()));
+        let response = response.unwrap_or_else(|e| panic!("the request failed: {}", e.message));
+        assert_eq!(response.status, 429);
+        assert!(client.take_rate_limited().is_some());
+        // The third canned response lets the server thread finish.
+        let last = client.send(HttpRequest::get(url));
+        assert!(last.is_ok_and(|r| r.status == 200));
+        assert_eq!(served(server), 3);
+    }
+
+    #[test]
+    fn spent_budget_stops_retries() {
+        let (url, server) = serve_canned(&[LIMITED_1S]);
+        let client = HttpClient::new(Duration::from_secs(10));
+        client.wait_budget.set(0);
+        let response = client.send(HttpRequest::get(url));
+        let response = response.unwrap_or_else(|e| panic!("the request failed: {}", e.message));
+        assert_eq!(response.status, 429);
+        assert!(client.take_rate_limited().is_some());
+        assert_eq!(served(server), 1);
+    }
+
+    #[test]
+    fn retry_can_be_turned_off() {
+        let (url, server) = serve_canned(&[LIMITED_0S]);
+        let client = HttpClient::new(Duration::from_secs(10));
+        client.set_retry_rate_limited(false);
+        let response = client.send(HttpRequest::get(url));
+        let response = response.unwrap_or_else(|e| panic!("the request failed: {}", e.message));
+        assert_eq!(response.status, 429);
+        assert!(client.take_rate_limited().is_some());
+        assert_eq!(served(server), 1);
     }
 }

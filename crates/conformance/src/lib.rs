@@ -15,8 +15,9 @@
 //! keeps one cookie jar per authorization flow, except for a check that
 //! needs a second flow in the same browser session. Every request has a timeout,
 //! and every response body is read up to 1 MiB. The exchanges it reports have
-//! their secrets masked: client secrets, passwords, codes, tokens, verifiers
-//! and cookies.
+//! their secrets masked: client secrets, passwords, codes, tokens, verifiers,
+//! `state`, cookies, and the values of form fields such as a consent form's
+//! hidden `request_id` and `csrf`.
 //! It speaks plain HTTP only: this build has no TLS, so an `https` issuer is
 //! rejected with [`RunError::TlsUnsupported`].
 //!
@@ -24,6 +25,10 @@
 //! observed request and response, or it is skipped with the reason. A check
 //! skips, for example, when the server offers no revocation endpoint, or when
 //! the expected response depends on deployment policy that only a flag can state.
+//! A 429 Too Many Requests with a `Retry-After` of at most 5 seconds is waited
+//! out and the request sent once more. A check that still gets a 429 skips,
+//! unless it tests rate limiting itself, so a run soon after another reports
+//! the server's throttling of the kit as skips rather than failures.
 //!
 //! ```no_run
 //! use portcullis_conformance::{Config, Outcome, run};
@@ -120,6 +125,15 @@ pub enum RunError {
         /// The transport error.
         reason: String,
     },
+    /// The metadata URL returned 429 Too Many Requests, and waiting out a
+    /// short `Retry-After` once did not help.
+    #[error("requesting the metadata at {url} failed: {reason}")]
+    RateLimited {
+        /// The metadata URL.
+        url: String,
+        /// The 429 and its `Retry-After`.
+        reason: String,
+    },
     /// The operating system's random number generator failed.
     #[error("the operating system random number generator failed")]
     Randomness,
@@ -150,7 +164,8 @@ pub fn catalog() -> Vec<CheckInfo> {
 /// Each check makes its own requests and builds on no other check's state, so
 /// any subset gives the same verdicts as a full run. Transport failures inside
 /// a check, such as a timeout, make that check fail or skip; they do not stop
-/// the run.
+/// the run. A check that does not test rate limiting and gets a 429 it cannot
+/// wait out skips with the `Retry-After` in its reason.
 ///
 /// # Errors
 ///
@@ -171,7 +186,15 @@ pub fn run(config: &Config) -> Result<Report, RunError> {
     let http = http::HttpClient::new(Duration::from_secs(config.timeout.max(1)));
     let metadata_url = discovery::metadata_url(&issuer_url);
     let metadata = match http.send(http::HttpRequest::get(metadata_url.as_str())) {
-        Ok(response) => discovery::Metadata::from_response(response),
+        Ok(response) => {
+            if let Some(limited) = http.take_rate_limited() {
+                return Err(RunError::RateLimited {
+                    url: metadata_url.to_string(),
+                    reason: limited.skip_reason(),
+                });
+            }
+            discovery::Metadata::from_response(response)
+        }
         Err(error) => {
             return Err(RunError::Unreachable {
                 url: metadata_url.to_string(),
@@ -189,7 +212,7 @@ pub fn run(config: &Config) -> Result<Report, RunError> {
     let mut ctx = context::Ctx::new(config, http, issuer_url, metadata, endpoints);
     let mut results = Vec::with_capacity(selected.len());
     for check in selected {
-        let outcome = (check.run)(&mut ctx).unwrap_or_else(|outcome| outcome);
+        let outcome = run_check(&mut ctx, check);
         tracing::debug!(id = check.id, result = outcome.label(), "check finished");
         results.push(CheckResult {
             id: check.id.to_owned(),
@@ -198,6 +221,25 @@ pub fn run(config: &Config) -> Result<Report, RunError> {
         });
     }
     Ok(Report::new(config.issuer.clone(), results))
+}
+
+/// Runs one check. A check that does not test rate limiting and did not pass
+/// skips when one of its requests got a 429 that the HTTP client did not wait
+/// out. Its verdict would then reflect the server's throttling of the kit
+/// rather than the requirement.
+fn run_check(ctx: &mut context::Ctx<'_>, check: &checks::Check) -> Outcome {
+    let tests_rate_limits = checks::tests_rate_limits(check.id);
+    ctx.http.set_retry_rate_limited(!tests_rate_limits);
+    ctx.http.take_rate_limited();
+    let outcome = (check.run)(ctx).unwrap_or_else(|outcome| outcome);
+    match ctx.http.take_rate_limited() {
+        Some(limited) if !tests_rate_limits && outcome != Outcome::Pass => {
+            let reason = limited.skip_reason();
+            tracing::warn!(id = check.id, %reason, "check skipped after a 429");
+            Outcome::skip(reason)
+        }
+        _ => outcome,
+    }
 }
 
 /// Checks the issuer and redirect URI and returns the parsed issuer.

@@ -1,16 +1,20 @@
 //! Masking of secrets in recorded exchanges.
 //!
-//! Two layers apply. Fields whose names carry secrets (`code`, `password`,
-//! `access_token` and the like) are masked by name in query strings, form
-//! bodies and JSON bodies, and the `Authorization`, `Cookie` and `Set-Cookie`
-//! headers are masked by name. Then every secret value the run has learnt is
-//! replaced wherever it still appears. These are the configured client secret
-//! and password, and each code, token and verifier the run was issued or
-//! generated. This second layer covers error pages that echo a value and
-//! headers with unusual names.
+//! Two layers apply. First, fields whose names carry secrets are masked by
+//! name in query strings, form bodies, JSON bodies and the `input` elements
+//! of HTML pages. These are `code`, `password`, `access_token`, `state`, a
+//! form's `request_id` and `csrf`, and any name that contains `secret`,
+//! `csrf` or the like.
+//! The `Authorization`, `Cookie` and `Set-Cookie` headers are masked by name
+//! too. Then every secret value the run has learnt is replaced wherever it
+//! still appears. These are the configured client secret and password, each
+//! code, token and verifier the run was issued or generated, and the values
+//! of secret form fields on the pages it read. This second layer covers error
+//! pages that echo a value and headers with unusual names.
 
 use serde_json::Value;
 
+use crate::html;
 use crate::http::{HttpError, HttpResponse};
 use crate::report::{Exchange, Header, RecordedRequest, RecordedResponse};
 
@@ -23,18 +27,34 @@ const REPORT_BODY_LIMIT: usize = 4096;
 /// Shortest value masked wherever it appears; shorter ones would mask ordinary text.
 const MIN_SECRET_LEN: usize = 6;
 
-/// Field names whose values are secrets, in queries, forms and JSON.
-const SECRET_FIELDS: [&str; 9] = [
+/// Field names whose values are secrets, in queries, forms and JSON, besides
+/// those that [`SECRET_NAME_PARTS`] and a `token` ending mark. `state` and
+/// `nonce` values tie a response to its request, and `request_id` names a
+/// pending consent, so a report shows none of them.
+const SECRET_FIELDS: [&str; 7] = [
     "code",
-    "code_verifier",
-    "client_secret",
-    "password",
-    "access_token",
-    "refresh_token",
-    "id_token",
-    "token",
-    "registration_access_token",
+    "state",
+    "nonce",
+    "request_id",
+    "session",
+    "session_id",
+    "sid",
 ];
+
+/// Parts of a field name, in lowercase, that mark its value as a secret, such
+/// as the `secret` of `client_secret` or the `csrf` of `csrf_token`.
+const SECRET_NAME_PARTS: [&str; 6] = ["secret", "passw", "csrf", "xsrf", "verifier", "otp"];
+
+/// Returns whether a field name suggests that its value is a secret: one of
+/// [`SECRET_FIELDS`], a name containing one of [`SECRET_NAME_PARTS`], or a
+/// name ending in `token`. `token_type` and `token_type_hint` do not end so,
+/// and stay readable.
+fn is_secret_name(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    SECRET_FIELDS.contains(&name.as_str())
+        || SECRET_NAME_PARTS.iter().any(|part| name.contains(part))
+        || name.ends_with("token")
+}
 
 /// Secret values learnt during a run, and the masking that uses them.
 #[derive(Default)]
@@ -79,8 +99,8 @@ impl Masker {
     }
 
     /// Returns whether the field `name` carries a secret.
-    fn is_secret_field(&self, name: &str) -> bool {
-        SECRET_FIELDS.contains(&name) || self.password_field.as_deref() == Some(name)
+    pub(crate) fn is_secret_field(&self, name: &str) -> bool {
+        is_secret_name(name) || self.password_field.as_deref() == Some(name)
     }
 
     /// Masks secret fields of a query string or form body, keeping the rest as written.
@@ -131,7 +151,8 @@ impl Masker {
         }
     }
 
-    /// Masks a body: JSON members by name, forms by field name, then known values.
+    /// Masks a body: JSON members by name, form fields by name, HTML `input`
+    /// values by the input's name, then known values.
     fn mask_body(&self, body: &str, content_type: Option<&str>) -> String {
         let content_type = content_type.unwrap_or_default().to_ascii_lowercase();
         if let Ok(mut json) = serde_json::from_str::<Value>(body) {
@@ -142,6 +163,10 @@ impl Masker {
         }
         if content_type.starts_with("application/x-www-form-urlencoded") {
             return self.mask_values(&self.mask_form(body));
+        }
+        if content_type.contains("html") {
+            let masked = html::mask_input_values(body, |name| self.is_secret_field(name), MASK);
+            return self.mask_values(&masked);
         }
         self.mask_values(body)
     }
@@ -295,8 +320,74 @@ mod tests {
         let masked = masker().mask_url("http://127.0.0.1/cb?code=xyz&state=s1#access_token=t&x=1");
         assert_eq!(
             masked,
-            "http://127.0.0.1/cb?code=***&state=s1#access_token=***&x=1"
+            "http://127.0.0.1/cb?code=***&state=***#access_token=***&x=1"
         );
+    }
+
+    #[test]
+    fn secret_names() {
+        let masker = masker();
+        for name in [
+            "code",
+            "state",
+            "request_id",
+            "csrf",
+            "_csrf",
+            "csrfToken",
+            "authenticity_token",
+            "X-XSRF-TOKEN",
+            "client_secret",
+            "code_verifier",
+            "access_token",
+            "refresh_token",
+            "registration_access_token",
+            "token",
+            "password",
+            "new_password",
+            "passwd",
+            "nonce",
+        ] {
+            assert!(masker.is_secret_field(name), "{name} is not masked");
+        }
+        for name in [
+            "client_id",
+            "redirect_uri",
+            "scope",
+            "grant_type",
+            "token_type",
+            "token_type_hint",
+            "token_endpoint_auth_method",
+            "code_challenge",
+            "code_challenge_method",
+            "decision",
+            "username",
+            "resource",
+            "error",
+        ] {
+            assert!(!masker.is_secret_field(name), "{name} is masked");
+        }
+    }
+
+    #[test]
+    fn masks_hidden_inputs_of_html_pages() {
+        let page = r#"<form method="post" action="/oauth/authorize">
+            <input type="hidden" name="request_id" value="req-0123456789">
+            <input type="hidden" name="csrf" value="csrf-0123456789">
+            <input type="hidden" name="state" value="st">
+            <input type="hidden" name="client_id" value="app">
+            <button name="decision" value="approve">Approve</button></form>"#;
+        let masked = masker().mask_body(page, Some("text/html; charset=utf-8"));
+        assert!(!masked.contains("req-0123456789"));
+        assert!(!masked.contains("csrf-0123456789"));
+        assert!(masked.contains(r#"name="state" value="***""#));
+        assert!(masked.contains(r#"name="client_id" value="app""#));
+        assert!(masked.contains(r#"value="approve""#));
+    }
+
+    #[test]
+    fn masks_consent_form_submission() {
+        let masked = masker().mask_form("request_id=r1&csrf=c1&state=s&decision=approve");
+        assert_eq!(masked, "request_id=***&csrf=***&state=***&decision=approve");
     }
 
     #[test]
@@ -345,7 +436,7 @@ mod tests {
         );
         assert_eq!(
             masker.mask_header("location", "http://127.0.0.1/cb?code=c&state=s"),
-            "http://127.0.0.1/cb?code=***&state=s"
+            "http://127.0.0.1/cb?code=***&state=***"
         );
         assert_eq!(
             masker.mask_header("x-debug", "used s3cret-value"),

@@ -48,8 +48,9 @@ pub const REPORT_VERSION: u32 = 1;
 /// exchange, and `null` for one decided by other evidence, such as a metadata
 /// field. In an exchange, `response` is `null` and `error` is set when no response
 /// arrived (connection refused, timeout). Secrets in exchanges are replaced by
-/// `***`: client secrets, passwords, authorization codes, tokens, code verifiers
-/// and cookie values.
+/// `***`: client secrets, passwords, authorization codes, tokens, code
+/// verifiers, `state` values, cookie values, and the values of form fields
+/// whose names mark them as secret, such as `request_id` and `csrf`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Report {
     /// Schema version of this report, [`REPORT_VERSION`] when written by this crate.

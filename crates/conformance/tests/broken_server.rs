@@ -10,13 +10,14 @@ mod support;
 use std::collections::{BTreeSet, HashMap};
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use base64ct::{Base64UrlUnpadded, Encoding};
 use bytes::Bytes;
 use http::header::{
     ACCESS_CONTROL_ALLOW_ORIGIN, AUTHORIZATION, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE,
-    LOCATION, WWW_AUTHENTICATE,
+    LOCATION, RETRY_AFTER, WWW_AUTHENTICATE,
 };
 use http::{HeaderValue, Method, Request, Response, StatusCode, Uri};
 use http_body_util::{BodyExt, Full};
@@ -64,6 +65,18 @@ enum Fault {
     /// The authorization endpoint and its page allow any origin (CORS),
     /// which OAuth 2.1 §3.1 forbids.
     CorsOnAuthorize,
+    /// A `state` whose bytes are not UTF-8 is rewritten, each such byte to
+    /// `?`, as a server that decodes parameters to ASCII with a replacement
+    /// character would, instead of being returned as received (RFC 6749 §4.1.2).
+    RewrittenState,
+    /// A loopback redirect URI whose port is above 65535 is taken as port
+    /// 65535, so the login page is shown for a redirect URI no client can
+    /// listen on (RFC 8252 §7.3).
+    OutOfRangePort,
+    /// Once one client is locked out at the token endpoint, every client gets
+    /// 429 there, as from a throttle keyed only by source address (OAuth 2.1
+    /// §2.4.1).
+    LockoutForAll,
 }
 
 /// The FLTR app behind a service that breaks one rule.
@@ -73,6 +86,9 @@ struct FaultyApp {
     /// For [`Fault::NoRotation`]: the first refresh token of each grant, as
     /// the client keeps seeing it, mapped to the latest real refresh token.
     refresh_aliases: Mutex<HashMap<String, String>>,
+    /// For [`Fault::LockoutForAll`]: whether the token endpoint has returned
+    /// 429 to any client.
+    locked_out: AtomicBool,
 }
 
 impl FaultyApp {
@@ -121,7 +137,33 @@ impl FaultyApp {
                 }
                 response
             }
+            Fault::RewrittenState => self.app.handle(rewrite_state(request)).await,
+            Fault::OutOfRangePort => self.app.handle(clamp_redirect_port(request)).await,
+            Fault::LockoutForAll => self.lock_out_everyone(request).await,
         }
+    }
+
+    /// Serves a request with [`Fault::LockoutForAll`]: after the first 429 at
+    /// the token endpoint, every token request gets 429 `slow_down`.
+    async fn lock_out_everyone(&self, request: Request<Bytes>) -> Response<Bytes> {
+        let is_token = request.method() == Method::POST && request.uri().path() == "/oauth/token";
+        if !is_token {
+            return self.app.handle(request).await;
+        }
+        if self.locked_out.load(Ordering::SeqCst) {
+            let body = br#"{"error":"slow_down","error_description":"too many failed attempts"}"#;
+            let mut response = Response::new(Bytes::from_static(body));
+            *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            let headers = response.headers_mut();
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            headers.insert(RETRY_AFTER, HeaderValue::from_static("60"));
+            return response;
+        }
+        let response = self.app.handle(request).await;
+        if response.status() == StatusCode::TOO_MANY_REQUESTS {
+            self.locked_out.store(true, Ordering::SeqCst);
+        }
+        response
     }
 
     /// Serves a request with [`Fault::CrossAudience`]: a `POST /mcp` that the
@@ -280,6 +322,60 @@ fn accept_plain_pkce(mut request: Request<Bytes>) -> Request<Bytes> {
     request
 }
 
+/// Rewrites the `state` of an authorization request for
+/// [`Fault::RewrittenState`]: each byte sequence that is not UTF-8 becomes `?`.
+fn rewrite_state(request: Request<Bytes>) -> Request<Bytes> {
+    rewrite_authorize_query(request, |name, value| {
+        if name == "state" && value.contains(char::REPLACEMENT_CHARACTER) {
+            *value = value.replace(char::REPLACEMENT_CHARACTER, "?");
+        }
+    })
+}
+
+/// Rewrites the `redirect_uri` of an authorization request for
+/// [`Fault::OutOfRangePort`]: a port above 65535 becomes 65535.
+fn clamp_redirect_port(request: Request<Bytes>) -> Request<Bytes> {
+    rewrite_authorize_query(request, |name, value| {
+        if name != "redirect_uri" {
+            return;
+        }
+        let Some(start) = value.find("://").map(|i| i + 3) else {
+            return;
+        };
+        let authority_end = value[start..]
+            .find(['/', '?', '#'])
+            .map_or(value.len(), |i| start + i);
+        let Some(colon) = value[start..authority_end].rfind(':').map(|i| start + i) else {
+            return;
+        };
+        let too_large = value[colon + 1..authority_end]
+            .parse::<u64>()
+            .is_ok_and(|port| port > u64::from(u16::MAX));
+        if too_large {
+            value.replace_range(colon + 1..authority_end, "65535");
+        }
+    })
+}
+
+/// Decodes the query of a `GET /oauth/authorize`, replacing bytes that are not
+/// UTF-8 with U+FFFD, lets `change` edit each value, and encodes it again.
+/// Other requests pass unchanged.
+fn rewrite_authorize_query(
+    mut request: Request<Bytes>,
+    change: impl Fn(&str, &mut String),
+) -> Request<Bytes> {
+    if request.method() != Method::GET || request.uri().path() != "/oauth/authorize" {
+        return request;
+    }
+    let mut pairs = form_pairs(request.uri().query().unwrap_or_default().as_bytes());
+    for (name, value) in &mut pairs {
+        change(name, value);
+    }
+    let uri = format!("{}?{}", request.uri().path(), encode_form(&pairs));
+    *request.uri_mut() = uri.parse().expect("a re-encoded query forms a valid URI");
+    request
+}
+
 fn form_pairs(encoded: &[u8]) -> Vec<(String, String)> {
     form_urlencoded::parse(encoded).into_owned().collect()
 }
@@ -385,6 +481,7 @@ async fn start(fault: Fault) -> FaultyServer {
         app: build_app(&issuer).await,
         fault,
         refresh_aliases: Mutex::default(),
+        locked_out: AtomicBool::new(false),
     });
     let task = tokio::spawn(accept_connections(faulty, listener));
     FaultyServer { issuer, task }
@@ -519,4 +616,29 @@ async fn missing_audience_check_is_found() {
 #[tokio::test(flavor = "multi_thread")]
 async fn cors_on_authorization_endpoint_is_found() {
     assert_fault_found(Fault::CorsOnAuthorize, &["authorize.no-cors"]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rewritten_state_is_found() {
+    assert_fault_found(Fault::RewrittenState, &["authorize.state-not-utf8"]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn out_of_range_port_is_found() {
+    assert_fault_found(
+        Fault::OutOfRangePort,
+        &["authorize.loopback-port-out-of-range"],
+    )
+    .await;
+}
+
+/// `client-auth.brute-force-throttled` still passes, because the test client
+/// is throttled; only the client that did nothing wrong shows the fault.
+#[tokio::test(flavor = "multi_thread")]
+async fn lockout_of_every_client_is_found() {
+    assert_fault_found(
+        Fault::LockoutForAll,
+        &["client-auth.lockout-spares-other-clients"],
+    )
+    .await;
 }

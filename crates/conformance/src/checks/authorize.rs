@@ -33,6 +33,11 @@ pub(super) const CHECKS: &[Check] = &[
         run: state_echoed,
     },
     Check {
+        id: "authorize.state-not-utf8",
+        name: "RFC 6749 §4.1.2: a state that is not UTF-8 is returned byte for byte or rejected with invalid_request, never rewritten",
+        run: state_not_utf8,
+    },
+    Check {
         id: "authorize.state-absent",
         name: "RFC 6749 §4.1.2: no state is returned when none was sent",
         run: state_absent,
@@ -111,6 +116,11 @@ pub(super) const CHECKS: &[Check] = &[
         id: "authorize.loopback-host-exact",
         name: "RFC 8252 §7.3: a loopback redirect URI must keep its host (IP literal or localhost)",
         run: loopback_host_exact,
+    },
+    Check {
+        id: "authorize.loopback-port-out-of-range",
+        name: "RFC 8252 §7.3: a loopback redirect URI with a port above 65535 gives an error page before sign-in",
+        run: loopback_port_out_of_range,
     },
     Check {
         id: "authorize.unknown-client-error-page",
@@ -277,6 +287,124 @@ fn state_echoed(ctx: &mut Ctx<'_>) -> Verdict {
         (_, count) => Err(format!("the redirect carries state {count} times")),
     };
     Ok(ctx.judge(result, &trace.last))
+}
+
+/// The `state` that `authorize.state-not-utf8` sends: two bytes that are not UTF-8.
+const NON_UTF8_STATE: [u8; 2] = [0xFF, 0xFE];
+/// [`NON_UTF8_STATE`] percent-encoded, as it travels in the query.
+const NON_UTF8_STATE_ENCODED: &str = "%FF%FE";
+
+fn state_not_utf8(ctx: &mut Ctx<'_>) -> Verdict {
+    let client = ctx.main.clone();
+    let mut request = ctx.authz_request(&client);
+    request.remove("state");
+    request
+        .encoded_params
+        .push(format!("state={NON_UTF8_STATE_ENCODED}"));
+    let trace = ctx.authorize(&request, Decision::Approve)?;
+
+    if !matches!(trace.landing, Landing::Client { .. }) {
+        // A server that cannot decode the query may not trust its redirect_uri
+        // either, so an error page is a rejection too.
+        let result = trace.expect_error_page().map_err(|_| {
+            format!(
+                "expected a redirect to the client with a code or error=invalid_request, \
+                 or an error page, got {}",
+                trace.describe()
+            )
+        });
+        return Ok(ctx.judge(result, &trace.last));
+    }
+    // The landing's parameters are decoded as UTF-8 with replacement, so the
+    // bytes are read from the Location header as sent.
+    let location = trace.last.header("location").unwrap_or_default();
+    let states = raw_query_values(location, "state");
+    let rewritten = states
+        .iter()
+        .find(|value| value.as_slice() != NON_UTF8_STATE);
+
+    let result = match (trace.param("error"), trace.param("code")) {
+        (Some("invalid_request"), _) => match rewritten {
+            None => Ok(()),
+            Some(value) => Err(format!(
+                "the invalid_request redirect carries state bytes [{}], not the bytes sent [{}]",
+                hex_bytes(value),
+                hex_bytes(&NON_UTF8_STATE)
+            )),
+        },
+        (Some(error), _) => Err(format!(
+            "expected a code with the state sent, or error=invalid_request, got error={error}"
+        )),
+        (None, Some(_)) => match (states.len(), rewritten) {
+            (1, None) => Ok(()),
+            (0, _) => Err(String::from(
+                "the redirect carries a code but no state, although a state was sent",
+            )),
+            (1, Some(value)) => Err(format!(
+                "sent state bytes [{}], got [{}]: the state was rewritten",
+                hex_bytes(&NON_UTF8_STATE),
+                hex_bytes(value)
+            )),
+            (count, _) => Err(format!("the redirect carries state {count} times")),
+        },
+        (None, None) => Err(format!(
+            "expected a code or error=invalid_request, got {}",
+            trace.describe()
+        )),
+    };
+    Ok(ctx.judge(result, &trace.last))
+}
+
+/// Returns the values of a query parameter of `uri` as bytes, decoded from
+/// the form encoding but not from UTF-8.
+fn raw_query_values(uri: &str, name: &str) -> Vec<Vec<u8>> {
+    let query = uri
+        .split_once('?')
+        .map(|(_, rest)| rest.split('#').next().unwrap_or_default())
+        .unwrap_or_default();
+    query
+        .split('&')
+        .filter_map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode_form_bytes(key) == name.as_bytes()).then(|| decode_form_bytes(value))
+        })
+        .collect()
+}
+
+/// Decodes one form-encoded component to bytes: `+` is a space and `%XX` a
+/// byte. A `%` without two hex digits after it stays as written.
+fn decode_form_bytes(component: &str) -> Vec<u8> {
+    let bytes = component.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .filter(|digits| digits.iter().all(u8::is_ascii_hexdigit))
+            .and_then(|digits| std::str::from_utf8(digits).ok())
+            .and_then(|digits| u8::from_str_radix(digits, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (b'+', _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Formats bytes as upper-case hex pairs separated by spaces, such as `FF FE`.
+fn hex_bytes(bytes: &[u8]) -> String {
+    let pairs: Vec<String> = bytes.iter().map(|byte| format!("{byte:02X}")).collect();
+    pairs.join(" ")
 }
 
 /// Expects a code and no `state` in the redirect.
@@ -559,6 +687,57 @@ fn loopback_host_exact(ctx: &mut Ctx<'_>) -> Verdict {
     expect_redirect_variant_rejected(ctx, variant)
 }
 
+/// The port `authorize.loopback-port-out-of-range` sends: above 65535, the
+/// largest TCP port, so no client can listen on it.
+const OUT_OF_RANGE_PORT: &str = "99999";
+
+fn loopback_port_out_of_range(ctx: &mut Ctx<'_>) -> Verdict {
+    loopback_redirect(ctx)?;
+    let variant = with_port(&ctx.main.redirect_uri, OUT_OF_RANGE_PORT)
+        .ok_or_else(|| Outcome::skip("the redirect URI authority could not be located"))?;
+    let client = ctx.main.clone();
+    let mut request = ctx.authz_request(&client);
+    request.set_redirect_uri(&variant);
+    // The browser stops at the first page: the error must come before sign-in,
+    // so a user is never asked to approve a request that cannot complete.
+    let trace = ctx.authorize(&request, Decision::Look)?;
+    if matches!(trace.landing, Landing::Page) && shows_decision_form(ctx, &trace) {
+        return Ok(ctx.fail(
+            format!(
+                "the server showed its sign-in form for redirect URI {variant}, so it did not \
+                 reject port {OUT_OF_RANGE_PORT} at the authorization request"
+            ),
+            &trace.last,
+        ));
+    }
+    Ok(ctx.judge(trace.expect_error_page(), &trace.last))
+}
+
+/// Returns `uri` with the port of its authority set to `port`, written as
+/// given, so the port can be one that no URL parser accepts. Returns `None`
+/// for a URI without `://` or with user information.
+fn with_port(uri: &str, port: &str) -> Option<String> {
+    let start = uri.find("://")? + 3;
+    let authority_end = uri[start..]
+        .find(['/', '?', '#'])
+        .map_or(uri.len(), |offset| start + offset);
+    let authority = &uri[start..authority_end];
+    if authority.contains('@') {
+        return None;
+    }
+    let host_end = if authority.starts_with('[') {
+        authority.find(']')? + 1
+    } else {
+        authority.find(':').unwrap_or(authority.len())
+    };
+    Some(format!(
+        "{}{}:{port}{}",
+        &uri[..start],
+        &authority[..host_end],
+        &uri[authority_end..]
+    ))
+}
+
 fn unknown_client(ctx: &mut Ctx<'_>) -> Verdict {
     let id = format!("conformance-unknown-{}", random_string(8));
     expect_error_page(ctx, |request| {
@@ -836,6 +1015,51 @@ mod tests {
             Some("http://LOCALHOST:5000/callback")
         );
         assert_eq!(uppercase_host("http://127.0.0.1/cb"), None);
+    }
+
+    #[test]
+    fn with_port_replaces_or_adds_the_port() {
+        assert_eq!(
+            with_port("http://localhost/cb?tenant=a", "99999").as_deref(),
+            Some("http://localhost:99999/cb?tenant=a")
+        );
+        assert_eq!(
+            with_port("http://127.0.0.1:5000/callback", "99999").as_deref(),
+            Some("http://127.0.0.1:99999/callback")
+        );
+        assert_eq!(
+            with_port("http://[::1]:8080/cb", "99999").as_deref(),
+            Some("http://[::1]:99999/cb")
+        );
+        assert_eq!(
+            with_port("http://localhost", "99999").as_deref(),
+            Some("http://localhost:99999")
+        );
+        assert_eq!(with_port("http://user@localhost/cb", "99999"), None);
+        assert_eq!(with_port("localhost/cb", "99999"), None);
+    }
+
+    #[test]
+    fn raw_query_values_keep_bytes() {
+        let location = "http://localhost/cb?code=c&state=%FF%fe&x=a+b#state=no";
+        assert_eq!(raw_query_values(location, "state"), [vec![0xFF, 0xFE]]);
+        assert_eq!(raw_query_values(location, "x"), [b"a b".to_vec()]);
+        assert!(raw_query_values(location, "missing").is_empty());
+        assert_eq!(
+            raw_query_values("/cb?state=%EF%BF%BD&state=%", "state"),
+            [vec![0xEF, 0xBF, 0xBD], b"%".to_vec()]
+        );
+        assert_eq!(
+            raw_query_values("/cb?state=%+F", "state"),
+            [b"% F".to_vec()]
+        );
+        assert!(raw_query_values("/cb", "state").is_empty());
+    }
+
+    #[test]
+    fn hex_bytes_are_spaced_pairs() {
+        assert_eq!(hex_bytes(&NON_UTF8_STATE), "FF FE");
+        assert_eq!(hex_bytes(&[]), "");
     }
 
     #[test]

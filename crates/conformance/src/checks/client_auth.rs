@@ -1,9 +1,11 @@
 //! Client authentication checks (RFC 6749 §2.3 and §5.2, OAuth 2.1 §2.4 and §3.2).
 
+use serde_json::json;
+
 use super::{Check, expect_error, expect_success};
-use crate::context::{Auth, Ctx, Verdict};
+use crate::context::{Auth, AuthMethod, Client, Ctx, FlowError, Verdict};
 use crate::flow::basic_credentials;
-use crate::http::{HttpRequest, encode_form};
+use crate::http::{HttpRequest, HttpResponse, RateLimited, encode_form};
 use crate::pkce::random_string;
 use crate::report::Outcome;
 
@@ -68,6 +70,14 @@ pub(super) const BRUTE_FORCE: Check = Check {
     id: "client-auth.brute-force-throttled",
     name: "OAuth 2.1 §2.4.1: repeated wrong client secrets are throttled",
     run: brute_force_throttled,
+};
+
+/// Runs after [`BRUTE_FORCE`] and only with `--brute-force`. It locks the test
+/// client out itself when that check has not, so it also runs on its own.
+pub(super) const LOCKOUT_SPARES_OTHERS: Check = Check {
+    id: "client-auth.lockout-spares-other-clients",
+    name: "OAuth 2.1 §2.4.1: a client locked out after wrong secrets does not lock out other clients",
+    run: lockout_spares_other_clients,
 };
 
 fn required_for_code(ctx: &mut Ctx<'_>) -> Verdict {
@@ -248,6 +258,72 @@ fn public_client_id_required(ctx: &mut Ctx<'_>) -> Verdict {
     ))
 }
 
+/// A token request for `client` that is complete apart from the client
+/// secret, with a made-up code. A server may check the grant parameters
+/// before it authenticates the client, so a request that lacks one would
+/// never test a secret.
+struct MadeUpRedemption {
+    code: String,
+    verifier: String,
+    redirect_uri: String,
+}
+
+impl MadeUpRedemption {
+    fn new(client: &Client) -> Self {
+        Self {
+            code: random_string(32),
+            verifier: random_string(32),
+            redirect_uri: client.redirect_uri.clone(),
+        }
+    }
+
+    fn params(&self) -> [(&str, &str); 4] {
+        [
+            ("grant_type", "authorization_code"),
+            ("code", self.code.as_str()),
+            ("redirect_uri", self.redirect_uri.as_str()),
+            ("code_verifier", self.verifier.as_str()),
+        ]
+    }
+}
+
+/// Sends up to [`BRUTE_FORCE_ATTEMPTS`] wrong secrets for `client` and stops
+/// at the first 429. Returns whether a 429 came, and the last response.
+fn send_wrong_secrets(
+    ctx: &Ctx<'_>,
+    client: &Client,
+    redemption: &MadeUpRedemption,
+) -> Result<(bool, HttpResponse), FlowError> {
+    let mut last = None;
+    for _ in 0..BRUTE_FORCE_ATTEMPTS {
+        let auth = Auth::Post {
+            id: client.id.clone(),
+            secret: format!("wrong-{}", random_string(12)),
+        };
+        let response = ctx.token_request(&auth, &redemption.params())?;
+        if response.status == 429 {
+            return Ok((true, response));
+        }
+        last = Some(response);
+    }
+    last.map(|response| (false, response))
+        .ok_or_else(|| FlowError::new("no wrong secret was sent"))
+}
+
+/// Sends the right secret of `client` and returns whether the server rejects
+/// it with 429 or `invalid_client`, which shows a lockout. A server may
+/// respond either way, because it need not tell a locked-out client why.
+fn is_locked_out(
+    ctx: &Ctx<'_>,
+    client: &Client,
+    redemption: &MadeUpRedemption,
+) -> Result<(bool, HttpResponse), FlowError> {
+    let response = ctx.token_request(&client.auth(), &redemption.params())?;
+    let locked =
+        response.status == 429 || response.json_str("error").as_deref() == Some("invalid_client");
+    Ok((locked, response))
+}
+
 fn brute_force_throttled(ctx: &mut Ctx<'_>) -> Verdict {
     if !ctx.config.brute_force {
         return Err(Outcome::skip(
@@ -255,36 +331,123 @@ fn brute_force_throttled(ctx: &mut Ctx<'_>) -> Verdict {
         ));
     }
     let client = ctx.require_secret()?;
-    let bogus_code = random_string(32);
-    let verifier = random_string(32);
-    // The request is complete apart from the secret. A server may check the
-    // grant parameters before it authenticates the client, so a request that
-    // lacks one would never test a secret.
-    let params = [
-        ("grant_type", "authorization_code"),
-        ("code", bogus_code.as_str()),
-        ("redirect_uri", client.redirect_uri.as_str()),
-        ("code_verifier", verifier.as_str()),
-    ];
-    let mut last = None;
-    for _ in 0..BRUTE_FORCE_ATTEMPTS {
-        let auth = Auth::Post {
-            id: client.id.clone(),
-            secret: format!("wrong-{}", random_string(12)),
-        };
-        let response = ctx.token_request(&auth, &params)?;
-        if response.status == 429 {
-            return Ok(Outcome::Pass);
-        }
-        last = Some(response);
+    let redemption = MadeUpRedemption::new(&client);
+    let (throttled, last) = send_wrong_secrets(ctx, &client, &redemption)?;
+    if throttled {
+        return Ok(Outcome::Pass);
     }
     // No 429: a temporary lockout also counts, seen as the right secret being refused.
-    let response = ctx.token_request(&client.auth(), &params)?;
-    if response.status == 429 || response.json_str("error").as_deref() == Some("invalid_client") {
+    let (locked, _) = is_locked_out(ctx, &client, &redemption)?;
+    if locked {
         return Ok(Outcome::Pass);
     }
     let reason = format!(
         "{BRUTE_FORCE_ATTEMPTS} wrong secrets in a row got no 429, and the right secret still works"
     );
-    Ok(ctx.fail(reason, last.as_ref().unwrap_or(&response)))
+    Ok(ctx.fail(reason, &last))
+}
+
+fn lockout_spares_other_clients(ctx: &mut Ctx<'_>) -> Verdict {
+    if !ctx.config.brute_force {
+        return Err(Outcome::skip(
+            "locks the test client out first with 50 wrong secrets: pass --brute-force to run it",
+        ));
+    }
+    let client = ctx.require_secret()?;
+    // The other client is found before the lockout, because a server may
+    // throttle registration too.
+    let other = other_client(ctx, &client)?;
+    let redemption = MadeUpRedemption::new(&client);
+    let (mut locked, _) = is_locked_out(ctx, &client, &redemption)?;
+    if !locked {
+        let (throttled, _) = send_wrong_secrets(ctx, &client, &redemption)?;
+        locked = throttled || is_locked_out(ctx, &client, &redemption)?.0;
+    }
+    if !locked {
+        return Err(Outcome::skip(format!(
+            "the server did not lock client {} out after {BRUTE_FORCE_ATTEMPTS} wrong secrets, \
+             so there is no lockout to test",
+            client.id
+        )));
+    }
+
+    let issued = ctx.standard_code(&other)?;
+    let response = ctx.redeem(&other.auth(), &issued, &[])?;
+    if let Some(limited) = RateLimited::of(&response) {
+        let retry_after = limited.retry_after.as_deref().unwrap_or("none");
+        return Ok(ctx.fail(
+            format!(
+                "while client {} was locked out, client {} got 429 (Retry-After {retry_after}), \
+                 so the lockout denies service to other clients",
+                client.id, other.id
+            ),
+            &response,
+        ));
+    }
+    ctx.expect_tokens(response.clone()).ok();
+    let result = expect_success(&response).map_err(|reason| {
+        format!(
+            "while client {} was locked out, redeeming a code for client {} failed: {reason}",
+            client.id, other.id
+        )
+    });
+    Ok(ctx.judge(result, &response))
+}
+
+/// Returns a client other than `main` that can redeem codes: a confidential
+/// client registered for this check, whose secret the server verifies, or
+/// else the public client.
+fn other_client(ctx: &mut Ctx<'_>, main: &Client) -> Result<Client, Outcome> {
+    if let Some(client) = register_confidential_client(ctx) {
+        return Ok(client);
+    }
+    let public = ctx.require_public()?;
+    if public.id == main.id {
+        return Err(Outcome::skip(
+            "needs a second client: the public client is the configured one",
+        ));
+    }
+    Ok(public)
+}
+
+/// Registers a `client_secret_post` client with the configured redirect URI
+/// and scope. Returns `None` when the server offers no registration or does
+/// not issue such a client.
+fn register_confidential_client(ctx: &mut Ctx<'_>) -> Option<Client> {
+    let endpoint = ctx.endpoints.registration.clone()?;
+    let redirect_uri = ctx
+        .config
+        .public_redirect_uri
+        .clone()
+        .unwrap_or_else(|| ctx.config.redirect_uri.clone());
+    let mut body = json!({
+        "redirect_uris": [redirect_uri],
+        "token_endpoint_auth_method": "client_secret_post",
+        "grant_types": ["authorization_code", "refresh_token"],
+        "response_types": ["code"],
+        "client_name": "portcullis-conformance second client",
+    });
+    if let Some(scope) = ctx.config.requested_scope() {
+        body["scope"] = json!(scope);
+    }
+    let response = ctx.send(HttpRequest::post_json(endpoint, &body)).ok()?;
+    let secret = response.json_str("client_secret");
+    if let Some(secret) = &secret {
+        ctx.masker.add(secret);
+    }
+    match (response.status, response.json_str("client_id"), secret) {
+        (200 | 201, Some(id), Some(secret)) => Some(Client {
+            id,
+            secret: Some(secret),
+            redirect_uri,
+            method: AuthMethod::Post,
+        }),
+        _ => {
+            tracing::debug!(
+                status = response.status,
+                "registering a second confidential client failed; using the public client"
+            );
+            None
+        }
+    }
 }

@@ -47,12 +47,28 @@ const GROUPS: [&[Check]; 15] = [
 ];
 
 /// Checks that exhaust the registration limit, wait for a code to expire, or
-/// send many wrong secrets.
+/// send many wrong secrets. The two `--brute-force` checks come last, because
+/// on a server that throttles they lock the test client out for a while.
 const LATE: &[Check] = &[
     register::RATE_LIMITED,
     token::CODE_EXPIRES,
     client_auth::BRUTE_FORCE,
+    client_auth::LOCKOUT_SPARES_OTHERS,
 ];
+
+/// Checks whose verdict rests on a 429 or its absence. Their requests are not
+/// sent again after a short `Retry-After`, and a 429 does not turn their
+/// verdict into a skip.
+const RATE_LIMIT_CHECKS: [&str; 3] = [
+    register::RATE_LIMITED.id,
+    client_auth::BRUTE_FORCE.id,
+    client_auth::LOCKOUT_SPARES_OTHERS.id,
+];
+
+/// Returns whether the check `id` tests rate limiting itself.
+pub(crate) fn tests_rate_limits(id: &str) -> bool {
+    RATE_LIMIT_CHECKS.contains(&id)
+}
 
 /// Returns every check in run order.
 pub(crate) fn all() -> impl Iterator<Item = &'static Check> {
