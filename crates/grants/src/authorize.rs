@@ -95,19 +95,7 @@ impl AuthorizeError {
             UnsupportedResponseType,
         };
         let (code, description) = match self {
-            Self::Params(ParamsError::TooLarge) => {
-                (InvalidRequest, "the request parameters are too large")
-            }
-            Self::Params(ParamsError::TooMany) => {
-                (InvalidRequest, "the request has too many parameters")
-            }
-            Self::Params(ParamsError::ValueTooLong) => {
-                (InvalidRequest, "a parameter value is too long")
-            }
-            Self::Params(ParamsError::NotUtf8) => (
-                InvalidRequest,
-                "a parameter is not valid UTF-8 after percent-decoding",
-            ),
+            Self::Params(cause) => (InvalidRequest, cause.description()),
             Self::MissingClientId => (InvalidRequest, "client_id is missing"),
             Self::RepeatedClientId => (InvalidRequest, "client_id is repeated"),
             Self::UnknownClient => (InvalidClient, "the client is not registered"),

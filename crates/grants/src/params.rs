@@ -28,6 +28,18 @@ pub enum ParamsError {
     NotUtf8,
 }
 
+impl ParamsError {
+    /// Returns the fixed `error_description` sent with `invalid_request`.
+    pub fn description(self) -> &'static str {
+        match self {
+            Self::TooLarge => "the request parameters are too large",
+            Self::TooMany => "the request has too many parameters",
+            Self::ValueTooLong => "a parameter value is too long",
+            Self::NotUtf8 => "a parameter is not valid UTF-8 after percent-decoding",
+        }
+    }
+}
+
 /// A parameter that was sent more than once (OAuth 2.1 §3.1, §3.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Error)]
 #[error("parameter {0} is repeated")]

@@ -92,19 +92,7 @@ impl TokenError {
     pub fn to_oauth(&self) -> OAuthError {
         use ErrorCode::{InvalidClient, InvalidGrant, InvalidRequest, InvalidScope, InvalidTarget};
         let (code, description) = match self {
-            Self::Params(ParamsError::TooLarge) => {
-                (InvalidRequest, "the request body is too large")
-            }
-            Self::Params(ParamsError::TooMany) => {
-                (InvalidRequest, "the request has too many parameters")
-            }
-            Self::Params(ParamsError::ValueTooLong) => {
-                (InvalidRequest, "a parameter value is too long")
-            }
-            Self::Params(ParamsError::NotUtf8) => (
-                InvalidRequest,
-                "a parameter is not valid UTF-8 after percent-decoding",
-            ),
+            Self::Params(cause) => (InvalidRequest, cause.description()),
             Self::Repeated(name) => (InvalidRequest, crate::params::repeated_description(name)),
             Self::Missing("grant_type") => (InvalidRequest, "grant_type is missing"),
             Self::Missing("code") => (InvalidRequest, "code is missing"),

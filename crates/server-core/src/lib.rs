@@ -87,3 +87,4 @@ pub use store::{
     AccountStore, BoxError, IssuedTokens, PendingAuthorization, Redemption, Rotation, Session,
     Store, StoreError, StoredCode, User,
 };
+pub use token::is_form;

@@ -350,7 +350,17 @@ pub(crate) fn add_retry_after(response: &mut Response<Bytes>, error: &OAuthError
     }
 }
 
-pub(crate) fn is_form(content_type: Option<&HeaderValue>) -> bool {
+/// Returns `true` when a `Content-Type` value is `application/x-www-form-urlencoded`,
+/// parameters such as `charset` ignored.
+///
+/// ```
+/// use http::HeaderValue;
+///
+/// let value = HeaderValue::from_static("application/x-www-form-urlencoded; charset=utf-8");
+/// assert!(portcullis_server_core::is_form(Some(&value)));
+/// assert!(!portcullis_server_core::is_form(None));
+/// ```
+pub fn is_form(content_type: Option<&HeaderValue>) -> bool {
     content_type
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.split(';').next())

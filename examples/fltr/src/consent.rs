@@ -472,7 +472,7 @@ fn parse_form(request: &Request<Bytes>) -> Result<Params<'_>, FormError> {
             .as_ref()
             .is_some_and(|query| query.get(name).ok().flatten().is_some())
     };
-    if !is_form(request) {
+    if !portcullis_server_core::is_form(request.headers().get(CONTENT_TYPE)) {
         if in_query("response_type") {
             return Err(FormError::AuthorizationRequest);
         }
@@ -493,19 +493,6 @@ fn request_expired() -> Response<Bytes> {
         "invalid_request",
         "the authorization request expired or was already answered",
     )
-}
-
-fn is_form(request: &Request<Bytes>) -> bool {
-    request
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(';').next())
-        .is_some_and(|media| {
-            media
-                .trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        })
 }
 
 fn redirect(status: StatusCode, location: &str) -> Response<Bytes> {
