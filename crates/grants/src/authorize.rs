@@ -9,12 +9,12 @@ use crate::{
     Timestamp, UserId, redirect_uri_matches,
 };
 
-/// Longest code lifetime this crate issues, in seconds (OAuth 2.1 §4.1.2 recommends 10 minutes).
+/// Maximum code lifetime this crate issues, in seconds (OAuth 2.1 §4.1.2 recommends 10 minutes).
 pub const MAX_CODE_LIFETIME: u64 = 600;
 
-/// Why an authorization request failed.
+/// Cause of a failed authorization request.
 ///
-/// [`AuthorizeError::shows_error_page`] tells whether the error may be sent to
+/// [`AuthorizeError::shows_error_page`] returns whether the error may be sent to
 /// the client's redirect URI or must be shown on the server's own page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Error)]
 #[non_exhaustive]

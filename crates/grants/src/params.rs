@@ -9,7 +9,7 @@ pub const MAX_VALUE_BYTES: usize = 4096;
 /// Most parameters one request may carry.
 pub const MAX_PARAMS: usize = 64;
 
-/// Why a query string or form body could not be parsed.
+/// Cause of a query string or form body that could not be parsed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum ParamsError {

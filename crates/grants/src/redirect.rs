@@ -1,10 +1,10 @@
 use thiserror::Error;
 use url::Url;
 
-/// Longest redirect URI accepted at registration, in bytes.
+/// Maximum length of a redirect URI accepted at registration, in bytes.
 pub const MAX_REDIRECT_URI_BYTES: usize = 2048;
 
-/// Why a redirect URI cannot be registered (RFC 8252 §7, RFC 9700 §2.1).
+/// Cause of a redirect URI that cannot be registered (RFC 8252 §7, RFC 9700 §2.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum RedirectUriError {

@@ -8,7 +8,7 @@ use crate::{
     Client, CodeRecord, Grant, Params, ParamsError, ResourceError, ResourceId, Resources, Timestamp,
 };
 
-/// Why a token, revocation or introspection request failed.
+/// Cause of a failed token, revocation or introspection request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum TokenError {
@@ -172,7 +172,7 @@ impl TokenError {
     }
 }
 
-/// How a client presented its credentials.
+/// Client authentication method of a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AuthMethod {
     /// `Authorization: Basic` (`client_secret_basic`).

@@ -18,7 +18,7 @@ pub struct AuthorizationPrompt {
     pub request: ValidatedAuthorization,
 }
 
-/// How a failed authorization request is answered.
+/// Delivery of a failed authorization request's error.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AuthorizationFailure {
     /// The server shows its own error page and never redirects, because the client
@@ -137,7 +137,7 @@ impl<S: Store, C: Clock> AuthorizationServer<S, C> {
         Ok(location)
     }
 
-    /// Answers a request the user denied with `access_denied` (RFC 6749 §4.1.2.1).
+    /// Returns the `access_denied` redirect for a request the user denied (RFC 6749 §4.1.2.1).
     pub fn deny(&self, request: &ValidatedAuthorization) -> AuthorizationFailure {
         self.redirect_error(
             &request.redirect.uri,

@@ -9,7 +9,7 @@ use thiserror::Error;
 use crate::response::store_failure;
 use crate::{AuthorizationServer, Clock, Store, StoreError};
 
-/// Why a bearer request to a protected resource was rejected (RFC 6750 §3.1).
+/// Cause of a rejected bearer request to a protected resource (RFC 6750 §3.1).
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum BearerError {

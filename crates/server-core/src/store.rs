@@ -8,17 +8,17 @@ use portcullis_grants::{
 /// A boxed error from a storage backend.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
-/// Why a storage call failed.
+/// Cause of a failed storage call.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
-    /// The backend cannot be reached now; the server answers 503 `temporarily_unavailable`.
+    /// The backend cannot be reached now; the server responds with 503 `temporarily_unavailable`.
     #[error("storage is temporarily unavailable")]
     Unavailable(#[source] BoxError),
     /// A record with the same key exists.
     #[error("a record with this key already exists")]
     Conflict,
-    /// The backend failed in a way retrying will not fix; the server answers 500 `server_error`.
+    /// The backend failed in a way retrying will not fix; the server responds with 500 `server_error`.
     #[error("storage failed")]
     Backend(#[source] BoxError),
 }
@@ -113,7 +113,7 @@ pub trait Store: Send + Sync {
 
     /// Marks the code consumed and stores `grant` and the first token pair, atomically.
     ///
-    /// Answers [`Redemption::AlreadyUsed`] when another call consumed the code
+    /// Returns [`Redemption::AlreadyUsed`] when another call consumed the code
     /// first. A false accept here issues two token pairs for one code
     /// (OAuth 2.1 §4.1.3); a write of tokens without consuming the code, or the
     /// reverse, must never be visible.
