@@ -233,6 +233,83 @@ async fn replicas_share_one_postgres() {
     replica_b.assert_no_panic();
 }
 
+/// Of 200 concurrent redemptions of one code, 100 at each of two server
+/// processes on one PostgreSQL database, exactly one gets tokens (OAuth 2.1
+/// §4.1.3). The others prove possession of the code, so they also revoke what
+/// the winner got.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn code_redeemed_once_across_two_processes() {
+    let Some(url) = postgres::test_url("code_redeemed_once_across_two_processes") else {
+        return;
+    };
+    let workdir = TempDir::new("race");
+    let tenant = Tenant::unique("race");
+    let bootstrap = write_bootstrap(&workdir, &tenant);
+    let database = url.to_string();
+    let listen_a = format!("127.0.0.1:{}", free_port());
+    let issuer = format!("http://{listen_a}");
+    let replica_a = ServerProcess::start(&ServerArgs {
+        listen: &listen_a,
+        issuer: &issuer,
+        database: &database,
+        bootstrap: &bootstrap,
+        workdir: workdir.path(),
+    });
+    let replica_b = ServerProcess::start(&ServerArgs {
+        listen: "127.0.0.1:0",
+        issuer: &issuer,
+        database: &database,
+        bootstrap: &bootstrap,
+        workdir: workdir.path(),
+    });
+    let a = Http::new(&replica_a.base_url());
+    let b = Http::new(&replica_b.base_url());
+    let authorized = std::sync::Arc::new(authorize(&a, &issuer, &tenant).await);
+    let tenant = std::sync::Arc::new(tenant);
+
+    let attempts: Vec<_> = (0..200)
+        .map(|attempt| {
+            let http = if attempt % 2 == 0 {
+                a.clone()
+            } else {
+                b.clone()
+            };
+            let tenant = std::sync::Arc::clone(&tenant);
+            let authorized = std::sync::Arc::clone(&authorized);
+            tokio::spawn(async move {
+                within_bound(
+                    "a concurrent redemption",
+                    redeem(&http, &tenant, &authorized),
+                )
+                .await
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for attempt in attempts {
+        let reply = attempt.await.expect("the redemption task ends");
+        match reply.status.as_u16() {
+            200 => winners.push(Tokens::from_reply(&reply)),
+            _ => assert_token_error(&reply, 400, "invalid_grant", "a losing redemption"),
+        }
+    }
+    assert_eq!(
+        winners.len(),
+        1,
+        "exactly one of 200 redemptions gets tokens"
+    );
+
+    let revoked = datasets(&a, &winners[0].access_token).await;
+    assert_eq!(
+        revoked.status,
+        401,
+        "replays that prove possession revoke the winner's tokens: {}",
+        revoked.describe()
+    );
+    replica_a.assert_no_panic();
+    replica_b.assert_no_panic();
+}
+
 /// A server process whose PostgreSQL connections pass through a proxy that
 /// the test can cut.
 struct ProxiedServer {
