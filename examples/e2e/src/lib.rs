@@ -19,6 +19,7 @@
 //!
 //! The HTTP client follows no redirects, uses no proxy and keeps cookies only
 //! in a [`Browser`].
+#![forbid(unsafe_code)]
 
 use std::sync::Arc;
 
