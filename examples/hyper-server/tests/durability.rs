@@ -148,33 +148,60 @@ async fn tokens_survive_sigkill_on_sqlite() {
     second.assert_no_panic();
 }
 
+/// Two server processes on one PostgreSQL database, bootstrapped with a new tenant.
+struct Replicas {
+    tenant: Tenant,
+    issuer: String,
+    a: ServerProcess,
+    b: ServerProcess,
+    // Declared last so it is dropped after both servers.
+    _workdir: TempDir,
+}
+
+impl Replicas {
+    /// Starts replicas A and B on the database of `url`. Both use replica A's
+    /// address as their issuer, as replicas behind one load balancer share the
+    /// balancer's.
+    fn start(url: &url::Url, label: &str) -> Self {
+        let workdir = TempDir::new(label);
+        let tenant = Tenant::unique(label);
+        let bootstrap = write_bootstrap(&workdir, &tenant);
+        let database = url.to_string();
+        let listen_a = format!("127.0.0.1:{}", free_port());
+        let issuer = format!("http://{listen_a}");
+        let start = |listen: &str| {
+            ServerProcess::start(&ServerArgs {
+                listen,
+                issuer: &issuer,
+                database: &database,
+                bootstrap: &bootstrap,
+                workdir: workdir.path(),
+            })
+        };
+        let a = start(&listen_a);
+        let b = start("127.0.0.1:0");
+        Self {
+            _workdir: workdir,
+            tenant,
+            issuer,
+            a,
+            b,
+        }
+    }
+}
+
 #[tokio::test]
 async fn replicas_share_one_postgres() {
     let Some(url) = postgres::test_url("replicas_share_one_postgres") else {
         return;
     };
-    let workdir = TempDir::new("replicas");
-    let tenant = Tenant::unique("replicas");
-    let bootstrap = write_bootstrap(&workdir, &tenant);
-    let database = url.to_string();
-    let listen_a = format!("127.0.0.1:{}", free_port());
-    // Both replicas use replica A's address as their issuer, as replicas
-    // behind one load balancer share the balancer's.
-    let issuer = format!("http://{listen_a}");
-    let replica_a = ServerProcess::start(&ServerArgs {
-        listen: &listen_a,
-        issuer: &issuer,
-        database: &database,
-        bootstrap: &bootstrap,
-        workdir: workdir.path(),
-    });
-    let replica_b = ServerProcess::start(&ServerArgs {
-        listen: "127.0.0.1:0",
-        issuer: &issuer,
-        database: &database,
-        bootstrap: &bootstrap,
-        workdir: workdir.path(),
-    });
+    let Replicas {
+        _workdir,
+        tenant,
+        issuer,
+        a: replica_a,
+        b: replica_b,
+    } = Replicas::start(&url, "replicas");
     assert_eq!(
         replica_a.created_lines().len(),
         2,
@@ -242,26 +269,13 @@ async fn code_redeemed_once_across_two_processes() {
     let Some(url) = postgres::test_url("code_redeemed_once_across_two_processes") else {
         return;
     };
-    let workdir = TempDir::new("race");
-    let tenant = Tenant::unique("race");
-    let bootstrap = write_bootstrap(&workdir, &tenant);
-    let database = url.to_string();
-    let listen_a = format!("127.0.0.1:{}", free_port());
-    let issuer = format!("http://{listen_a}");
-    let replica_a = ServerProcess::start(&ServerArgs {
-        listen: &listen_a,
-        issuer: &issuer,
-        database: &database,
-        bootstrap: &bootstrap,
-        workdir: workdir.path(),
-    });
-    let replica_b = ServerProcess::start(&ServerArgs {
-        listen: "127.0.0.1:0",
-        issuer: &issuer,
-        database: &database,
-        bootstrap: &bootstrap,
-        workdir: workdir.path(),
-    });
+    let Replicas {
+        _workdir,
+        tenant,
+        issuer,
+        a: replica_a,
+        b: replica_b,
+    } = Replicas::start(&url, "race");
     let a = Http::new(&replica_a.base_url());
     let b = Http::new(&replica_b.base_url());
     let authorized = std::sync::Arc::new(authorize(&a, &issuer, &tenant).await);
