@@ -193,19 +193,18 @@ pub fn assert_mcp_ok(reply: &Reply, what: &str) {
     );
 }
 
-/// Checks an authorization error redirect to `redirect_uri` with `error`,
-/// `state` and `iss` (OAuth 2.1 §4.1.2.1, RFC 9207 §2); returns its `Location`.
+/// Checks that a reply redirects `error` to `redirect_uri` with `iss` and no
+/// code, whatever its `state`, and returns the `Location`.
 ///
 /// # Panics
 ///
 /// Panics, naming `what`, on any difference.
 #[track_caller]
-pub fn assert_error_redirect(
+pub fn assert_error_redirect_any_state(
     harness: &Harness,
     reply: &Reply,
     redirect_uri: &str,
     error: &str,
-    state: &str,
     what: &str,
 ) -> Url {
     assert!(
@@ -227,11 +226,6 @@ pub fn assert_error_redirect(
         "{what}: error is {error}: {location}"
     );
     assert_eq!(
-        query_param(&location, "state").as_deref(),
-        Some(state),
-        "{what}: the error redirect carries the request's state"
-    );
-    assert_eq!(
         query_param(&location, "iss").as_deref(),
         Some(harness.issuer()),
         "{what}: the error redirect carries iss equal to the issuer (RFC 9207 §2)"
@@ -240,6 +234,30 @@ pub fn assert_error_redirect(
         query_param(&location, "code"),
         None,
         "{what}: the error redirect carries no code"
+    );
+    location
+}
+
+/// Checks that a reply redirects `error` to `redirect_uri` with the request's
+/// `state`, `iss` and no code, and returns the `Location`.
+///
+/// # Panics
+///
+/// Panics, naming `what`, on any difference.
+#[track_caller]
+pub fn assert_error_redirect(
+    harness: &Harness,
+    reply: &Reply,
+    redirect_uri: &str,
+    error: &str,
+    state: &str,
+    what: &str,
+) -> Url {
+    let location = assert_error_redirect_any_state(harness, reply, redirect_uri, error, what);
+    assert_eq!(
+        query_param(&location, "state").as_deref(),
+        Some(state),
+        "{what}: the error redirect carries the request's state"
     );
     location
 }

@@ -8,6 +8,7 @@ use crate::oauth::{
     random_state, sign_in_and_decide,
 };
 use crate::pkce::Pkce;
+use crate::resource::assert_error_redirect_any_state;
 use crate::{Harness, Reply};
 
 /// Checks that a reply is the server's own error page: a 4xx HTML page with
@@ -212,7 +213,8 @@ pub async fn invalid_request_redirects_error_with_state(harness: &Harness) {
     ];
     for (what, query, error) in cases {
         let reply = get_authorize(harness, &query).await;
-        let location = assert_error_redirect(harness, &reply, WEB_APP.redirect_uri, error, what);
+        let location =
+            assert_error_redirect_any_state(harness, &reply, WEB_APP.redirect_uri, error, what);
         assert_eq!(
             query_param(&location, "state").as_deref(),
             Some(state.as_str()),
@@ -236,7 +238,7 @@ pub async fn invalid_request_redirects_error_with_state(harness: &Harness) {
     );
 
     let reply = get_authorize(harness, &query.with("state", "second")).await;
-    let location = assert_error_redirect(
+    let location = assert_error_redirect_any_state(
         harness,
         &reply,
         WEB_APP.redirect_uri,
@@ -248,46 +250,6 @@ pub async fn invalid_request_redirects_error_with_state(harness: &Harness) {
         None,
         "repeated state: neither of the two values is echoed"
     );
-}
-
-/// Checks an error redirect to `redirect_uri` and returns its `Location`.
-#[track_caller]
-fn assert_error_redirect(
-    harness: &Harness,
-    reply: &Reply,
-    redirect_uri: &str,
-    error: &str,
-    what: &str,
-) -> url::Url {
-    assert!(
-        matches!(reply.status.as_u16(), 302 | 303),
-        "{what}: the error is redirected with 302 or 303: {}",
-        reply.describe()
-    );
-    let location = reply
-        .location(harness.base_url())
-        .unwrap_or_else(|| panic!("{what}: the redirect has a Location"));
-    assert_eq!(
-        location.as_str().split('?').next(),
-        Some(redirect_uri),
-        "{what}: the error goes to the registered redirect URI"
-    );
-    assert_eq!(
-        query_param(&location, "error").as_deref(),
-        Some(error),
-        "{what}: error is {error}"
-    );
-    assert_eq!(
-        query_param(&location, "iss").as_deref(),
-        Some(harness.issuer()),
-        "{what}: the error redirect carries iss equal to the issuer (RFC 9207 §2)"
-    );
-    assert_eq!(
-        query_param(&location, "code"),
-        None,
-        "{what}: the error redirect carries no code"
-    );
-    location
 }
 
 /// Denying on the sign-in form, and denying as an already signed-in user, both
@@ -303,7 +265,7 @@ pub async fn deny_redirects_access_denied(harness: &Harness) {
         "deny on the sign-in form answers 303: {}",
         reply.describe()
     );
-    let location = assert_error_redirect(
+    let location = assert_error_redirect_any_state(
         harness,
         &reply,
         WEB_APP.redirect_uri,
@@ -340,7 +302,7 @@ pub async fn deny_redirects_access_denied(harness: &Harness) {
         "deny when signed in answers 303: {}",
         reply.describe()
     );
-    let location = assert_error_redirect(
+    let location = assert_error_redirect_any_state(
         harness,
         &reply,
         WEB_APP.redirect_uri,
