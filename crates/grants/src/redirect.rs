@@ -33,7 +33,7 @@ pub enum RedirectUriError {
     )]
     PrivateScheme,
     /// The URI is not written the way a URL parser writes it (upper-case scheme
-    /// or host, a default port, dot segments, odd escapes); redirect URIs are
+    /// or host, a default port, dot segments, odd escapes). Redirect URIs are
     /// compared as raw strings, so only the normalised form is registered.
     #[error("redirect URI is not in normalised form")]
     NotNormalised,
@@ -104,8 +104,8 @@ fn is_single_slash_path(uri: &str, scheme: &str) -> bool {
 ///
 /// The comparison is on raw strings, never after parsing, so case, ports and
 /// dot segments must match as registered. The one exception is the port of an
-/// `http` loopback URI, which the client picks at run time (RFC 8252 §7.3);
-/// the host must still match exactly, so `localhost` never matches `127.0.0.1`.
+/// `http` loopback URI, which the client picks at run time (RFC 8252 §7.3).
+/// The host must still match exactly, so `localhost` never matches `127.0.0.1`.
 ///
 /// ```
 /// use portcullis_grants::redirect_uri_matches;

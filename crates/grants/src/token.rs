@@ -76,7 +76,7 @@ pub enum TokenError {
     /// The requested scope is malformed or unknown.
     #[error(transparent)]
     Scope(#[from] ScopeError),
-    /// The refresh asks for a scope the grant does not hold (OAuth 2.1 §4.3.1).
+    /// The refresh requests a scope the grant does not contain (OAuth 2.1 §4.3.1).
     #[error("requested scope exceeds the granted scope")]
     ScopeWidened,
     /// The `resource` was rejected (RFC 8707 §2).
@@ -376,7 +376,7 @@ impl<'a> TokenRequest<'a> {
     }
 }
 
-/// Checks that the presenter of a code is the client it was issued to and holds
+/// Checks that the presenter of a code is the client it was issued to and has
 /// the PKCE verifier (OAuth 2.1 §4.1.3, RFC 7636 §4.6).
 ///
 /// These are the checks a replayed code must pass before its grant is revoked:

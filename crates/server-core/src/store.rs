@@ -80,7 +80,7 @@ pub enum Rotation {
 /// many requests at once and the server stays generic without boxing. Each
 /// security decision ([`Store::redeem_code`], [`Store::rotate_refresh`],
 /// [`Store::revoke_grant`]) is one call that happens whole or not at all.
-/// Secrets arrive as [`SecretHash`]es: a store never sees a token, code or
+/// Secrets arrive as [`SecretHash`]es: a store never receives a token, code or
 /// client secret.
 pub trait Store: Send + Sync {
     /// Looks up a client by `client_id`.
@@ -115,7 +115,7 @@ pub trait Store: Send + Sync {
     ///
     /// Returns [`Redemption::AlreadyUsed`] when another call consumed the code
     /// first. A false accept here issues two token pairs for one code
-    /// (OAuth 2.1 §4.1.3); a write of tokens without consuming the code, or the
+    /// (OAuth 2.1 §4.1.3). A write of tokens without consuming the code, or the
     /// reverse, must never be visible.
     fn redeem_code(
         &self,
@@ -142,7 +142,7 @@ pub trait Store: Send + Sync {
 
     /// Marks the refresh token rotated and stores the new pair, atomically.
     ///
-    /// Answers [`Rotation::Reused`] when the token was rotated before. A false
+    /// Returns [`Rotation::Reused`] when the token was rotated before. A false
     /// accept here lets a stolen refresh token run beside the real one
     /// (RFC 9700 §4.14.2).
     fn rotate_refresh(
@@ -211,7 +211,7 @@ pub struct PendingAuthorization {
     /// The request.
     pub request: ValidatedAuthorization,
     /// The hash of the browser binding the request is bound to: a cookie value
-    /// the host gives the browser, so only that browser can answer the request.
+    /// the host gives the browser, so only that browser can approve or deny the request.
     pub session: SecretHash,
     /// When the request lapses.
     pub expires_at: Timestamp,

@@ -152,7 +152,7 @@ pub async fn clients_round_trip_and_conflict<S: Store>(store: &S) {
     assert_eq!(store.client("no-such-client").await.expect("client"), None);
 }
 
-/// A code is redeemed once; the second call answers `AlreadyUsed` and writes nothing.
+/// A code is redeemed once; the second call returns `AlreadyUsed` and writes nothing.
 pub async fn code_is_redeemed_once<S: Store>(store: &S) {
     let (client, hash, grant) = seeded_code(store).await;
     let stored = store
@@ -258,7 +258,7 @@ pub async fn concurrent_redemptions_yield_one_pair<S: Store + 'static>(store: Ar
     );
 }
 
-/// A refresh token rotates once; presenting it again answers `Reused`.
+/// A refresh token rotates once; presenting it again returns `Reused`.
 pub async fn refresh_rotates_once<S: Store>(store: &S) {
     let (_, grant, first) = redeemed_grant(store).await;
     let later = NOW.plus(100);

@@ -51,7 +51,7 @@ impl From<OAuthError> for Failure {
     }
 }
 
-/// What one issuing step hands back to the client.
+/// The token pair one issuing step returns to the client, with its stored records.
 struct Issued {
     access: String,
     refresh: String,
@@ -326,8 +326,8 @@ impl<S: Store, C: Clock> AuthorizationServer<S, C> {
         };
         let mut response = error_response(&error);
         add_retry_after(&mut response, &error);
-        // RFC 6749 §5.2 asks for a challenge when the client used the
-        // Authorization header, and RFC 9110 §15.5.2 for one on every 401.
+        // RFC 6749 §5.2 requires a challenge when the client used the
+        // Authorization header, and RFC 9110 §15.5.2 requires one on every 401.
         if error.status() == 401 {
             // RFC 6749 §5.2: credentials sent in the Authorization header get a
             // 401 and a challenge for the same scheme.

@@ -86,7 +86,7 @@ impl std::fmt::Debug for BootstrapApp {
     }
 }
 
-/// Why bootstrap failed.
+/// Cause of a failed bootstrap.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum BootstrapError {
@@ -129,7 +129,7 @@ pub enum BootstrapError {
     App {
         /// The app name.
         app: String,
-        /// What is wrong.
+        /// The problem found.
         problem: &'static str,
     },
     /// A password could not be hashed.
